@@ -1,0 +1,38 @@
+"""pluggy hook specifications for third-party checks and commands (entry-point group ``mlsec``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from pytest_mlsec.checks import Check, Command
+
+hookspec = pluggy.HookspecMarker("mlsec")
+hookimpl = pluggy.HookimplMarker("mlsec")
+
+
+class MLSecHookSpecs:
+    @hookspec
+    def mlsec_checks(self) -> Sequence[Check]:  # type: ignore[empty-body]
+        """Return check instances to add (each with a unique ``name`` and its own rules)."""
+
+    @hookspec
+    def mlsec_commands(self) -> Sequence[Command]:  # type: ignore[empty-body]
+        """Return extra CLI commands."""
+
+
+_PM: pluggy.PluginManager | None = None
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager; entry points are read on first use, not at import."""
+    global _PM
+    if _PM is None:
+        pm = pluggy.PluginManager("mlsec")
+        pm.add_hookspecs(MLSecHookSpecs)
+        pm.load_setuptools_entrypoints("mlsec")
+        _PM = pm
+    return _PM
