@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pytest_mlsec.findings import Report, Severity
 
 Renderer = Callable[[Report, Severity, bool], str]
-FORMATS = ("text", "json", "sarif")
+FORMATS = ("text", "json", "sarif", "markdown")
 
 
 def render(report: Report, fmt: str, *, threshold: Severity = Severity.HIGH, color: bool = False) -> str:
@@ -24,4 +24,8 @@ def render(report: Report, fmt: str, *, threshold: Severity = Severity.HIGH, col
         from pytest_mlsec.report.sarif import render_sarif
 
         return render_sarif(report, threshold, color)
+    if fmt == "markdown":
+        from pytest_mlsec.report.markdown import render_markdown
+
+        return render_markdown(report, threshold, color)
     raise ValueError(f"unknown report format {fmt!r} (expected one of: {', '.join(FORMATS)})")
