@@ -37,7 +37,10 @@ _LAZY: dict[str, str] = {
     "load_config": "pytest_mlsec.config:load_config",
 }
 
-__all__ = ["__version__", *sorted(_LAZY)]
+__all__ = [  # noqa: PLE0604 - the lazily exported names, computed once
+    "__version__",
+    *sorted(_LAZY),
+]
 
 if TYPE_CHECKING:
     from pytest_mlsec.config import load_config as load_config

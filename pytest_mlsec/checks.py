@@ -128,9 +128,14 @@ def _optional_builtin(spec: str) -> Any | None:
 
 
 class CheckRegistry:
-    """Built-in and plugin checks, commands and rules, loaded on first use."""
+    """Built-in and plugin checks, commands and rules, each loaded on first use.
+
+    Asking for one built-in check imports only that check: ``mlsec scan`` does not pay for
+    the IAM database or the dependency parsers.
+    """
 
     def __init__(self) -> None:
+        self._single: dict[str, Check] = {}
         self._checks: dict[str, Check] | None = None
         self._commands: dict[str, Command] | None = None
 
@@ -140,9 +145,12 @@ class CheckRegistry:
         checks: dict[str, Check] = {}
         commands: dict[str, Command] = {}
         for name, spec in BUILTIN_CHECKS.items():
-            cls = _optional_builtin(spec)
-            if cls is not None:
-                checks[name] = cls()
+            check = self._single.get(name)
+            if check is None:
+                cls = _optional_builtin(spec)
+                check = cls() if cls is not None else None
+            if check is not None:
+                checks[name] = check
         for name, spec in BUILTIN_COMMANDS.items():
             cls = _optional_builtin(spec)
             if cls is not None:
@@ -161,6 +169,12 @@ class CheckRegistry:
         self._checks = checks
         self._commands = commands
 
+    def reset(self) -> None:
+        """Forget loaded checks (tests that register plugins call this)."""
+        self._single.clear()
+        self._checks = None
+        self._commands = None
+
     def checks(self) -> Mapping[str, Check]:
         self._load()
         assert self._checks is not None
@@ -172,6 +186,14 @@ class CheckRegistry:
         return self._commands
 
     def check(self, name: str) -> Check:
+        if self._checks is None and name in BUILTIN_CHECKS:
+            check = self._single.get(name)
+            if check is None:
+                cls = _optional_builtin(BUILTIN_CHECKS[name])
+                if cls is not None:
+                    check = self._single[name] = cls()
+            if check is not None:
+                return check
         try:
             return self.checks()[name]
         except KeyError:

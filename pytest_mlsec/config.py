@@ -149,9 +149,8 @@ def parse_config(table: Mapping[str, Any], *, source: str, prefix: str = "", roo
     raw_targets = table.get("targets", {})
     if not isinstance(raw_targets, dict):
         raise ConfigError(source, _key(prefix, "targets"), "must be a table of check = [paths]")
-    for check, value in raw_targets.items():
-        if isinstance(value, str):
-            value = [value]
+    for check, raw in raw_targets.items():
+        value = [raw] if isinstance(raw, str) else raw
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(source, _key(prefix, "targets", check), "must be a list of strings")
         targets[check] = tuple(value)
@@ -220,9 +219,7 @@ def _parse_suppression(entry: Any, index: int, source: str, key: str) -> Suppres
     )
 
 
-def require_reasoned_entries(
-    entries: Any, *, source: str, key: str, name_field: str = "name"
-) -> list[tuple[str, str]]:
+def require_reasoned_entries(entries: Any, *, source: str, key: str, name_field: str = "name") -> list[tuple[str, str]]:
     """Validate an allow-list extension: a list of ``{name = ..., reason = ...}`` tables.
 
     Shared by every check that lets users extend a vetted list, so each one enforces the

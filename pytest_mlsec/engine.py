@@ -113,8 +113,7 @@ def suppress(report: Report, config: Config, today: dt.date | None = None) -> Re
             extra.append(
                 SUPPRESSION_EXPIRED.finding(
                     where,
-                    f"{s.describe()} expired on {s.expires.isoformat() if s.expires else '?'} "
-                    f"(reason was: {s.reason})",
+                    f"{s.describe()} expired on {s.expires.isoformat() if s.expires else '?'} (reason was: {s.reason})",
                     evidence={"rule": s.rule, "path": s.path, "expires": str(s.expires), "reason": s.reason},
                     key=f"{s.index}:{s.rule}:{s.path}",
                 )

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_mlsec.findings import Finding, Report, Severity
+from pytest_mlsec.rules import Rule
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/pytest-mlsec/pytest-mlsec"
@@ -45,14 +46,22 @@ def _uri(path: str, root: Path) -> tuple[str, bool]:
     return absolute.resolve().as_uri(), False
 
 
-def _rule_descriptor(rule_id: str, sample: Finding) -> dict[str, Any]:
+def _known_rules(checks: tuple[str, ...]) -> dict[str, Rule]:
+    """Rules of the checks that made the report (imports only those checks)."""
     from pytest_mlsec.checks import registry
+    from pytest_mlsec.rules import CORE_RULES
 
-    rule = None
-    try:
-        rule = registry().rules().get(rule_id)
-    except Exception:  # a broken third-party plugin must not stop the report
-        rule = None
+    known = {r.id: r for r in CORE_RULES}
+    for name in checks:
+        try:
+            known.update({r.id: r for r in registry().check(name).rules()})
+        except Exception:  # noqa: S112 - a broken third-party check must not stop the report
+            continue
+    return known
+
+
+def _rule_descriptor(rule_id: str, sample: Finding, known: dict[str, Rule]) -> dict[str, Any]:
+    rule = known.get(rule_id)
     name = rule.name if rule else rule_id
     short = rule.short if rule else sample.title
     full = (rule.full or rule.short) if rule else sample.title
@@ -117,7 +126,9 @@ def _result(f: Finding, rule_index: int, root: Path) -> dict[str, Any]:
     }
 
 
-def render_sarif(report: Report, threshold: Severity = Severity.HIGH, color: bool = False, *, root: Path | None = None) -> str:
+def render_sarif(
+    report: Report, threshold: Severity = Severity.HIGH, color: bool = False, *, root: Path | None = None
+) -> str:
     root = root or Path.cwd()
     rule_ids: list[str] = []
     samples: dict[str, Finding] = {}
@@ -125,7 +136,8 @@ def render_sarif(report: Report, threshold: Severity = Severity.HIGH, color: boo
         if f.rule_id not in samples:
             samples[f.rule_id] = f
             rule_ids.append(f.rule_id)
-    rules = [_rule_descriptor(rid, samples[rid]) for rid in rule_ids]
+    known = _known_rules(report.checks)
+    rules = [_rule_descriptor(rid, samples[rid], known) for rid in rule_ids]
     index = {rid: i for i, rid in enumerate(rule_ids)}
     run: dict[str, Any] = {
         "tool": {
