@@ -1,0 +1,415 @@
+"""Keras models: Lambda layers (serialized code) and non-Keras classes in the model config.
+
+A Keras v3 ``.keras`` file is a zip holding ``config.json``, ``metadata.json`` and the
+weights (``model.weights.h5``). Deserialising the config imports every ``module`` it names
+and, for a ``Lambda`` layer, unmarshals and runs Python bytecode (``__lambda__``) or resolves a
+function by module and name. Legacy ``.h5`` files keep the same JSON in the root
+``model_config`` attribute, and legacy loading ignores ``safe_mode``.
+
+Nothing is imported or unmarshalled here: the JSON is walked as data. The zip is read with
+:mod:`zipfile` (as Keras itself does) over the :class:`ByteSource`; members other than the
+config are handed back to the dispatcher through ``recurse`` so a pickle or a nested archive
+inside a ``.keras`` file is still found. HDF5 is read with ``h5py`` when installed (reading
+attributes executes nothing); without it, the attribute bytes are located directly, and if
+the config cannot be found that way the file is reported as not inspected (fail closed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_mlsec.artifacts import extra_rules as R
+from pytest_mlsec.artifacts.base import ByteSource, BytesSource, FileSource, Recurse, ScanOptions
+from pytest_mlsec.findings import Finding, Location, Severity
+
+MAX_CONFIG_BYTES = 64 << 20
+MAX_JSON_DEPTH = 200
+IN_MEMORY_MEMBER = 32 << 20
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+TRUSTED_MODULE_ROOTS = ("keras", "tf_keras", "keras_hub", "keras_nlp", "keras_cv", "tensorflow")
+"""Packages whose classes a Keras config may name without a finding (framework code)."""
+DANGEROUS_MODULES = frozenset(
+    {
+        "os",
+        "posix",
+        "nt",
+        "subprocess",
+        "builtins",
+        "__builtin__",
+        "sys",
+        "importlib",
+        "runpy",
+        "shutil",
+        "socket",
+        "pickle",
+        "marshal",
+        "ctypes",
+        "code",
+        "pty",
+        "webbrowser",
+        "urllib",
+        "requests",
+        "http",
+    }
+)
+DANGEROUS_FUNCTIONS = frozenset(
+    {"get_file", "load_model", "load_weights", "system", "popen", "exec", "eval", "__import__", "run", "open"}
+)
+"""Function names that are gadgets even inside trusted packages (e.g. keras.utils.get_file)."""
+RISKY_TF_OP_PREFIXES = ("io.", "gfile.", "py_function", "numpy_function", "compat.v1.py_func", "debugging.")
+
+
+class _SourceFile(io.RawIOBase):
+    """A read-only, seekable file object over a ByteSource (for :mod:`zipfile`)."""
+
+    def __init__(self, source: ByteSource) -> None:
+        self._source = source
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._source.size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._source.read(self._pos, len(buffer))
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+class _SliceSource:
+    """A window of another source (a stored zip member): no copy, no decompression."""
+
+    def __init__(self, source: ByteSource, start: int, size: int) -> None:
+        self._source = source
+        self._start = start
+        self._size = max(0, min(size, source.size - start))
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def read(self, offset: int, length: int) -> bytes:
+        if offset < 0 or length < 0:
+            raise ValueError("negative offset or length")
+        length = max(0, min(length, self._size - offset))
+        return self._source.read(self._start + offset, length)
+
+
+# --- config analysis -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfigHit:
+    rule: Any
+    severity: Severity
+    message: str
+    key: str
+    evidence: dict[str, Any]
+
+
+def _module_root(module: str) -> str:
+    return module.split(".", 1)[0]
+
+
+def _walk(node: Any, path: str, depth: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError("config nested too deeply")
+    if isinstance(node, dict):
+        yield path, node
+        for k, v in node.items():
+            yield from _walk(v, f"{path}.{k}", depth + 1)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _walk(v, f"{path}[{i}]", depth + 1)
+
+
+def analyze_config(config: Any) -> list[ConfigHit]:
+    """Lambda layers, marshalled functions and non-Keras classes in a Keras model config."""
+    hits: list[ConfigHit] = []
+    for path, node in _walk(config, "$", 0):
+        class_name = node.get("class_name")
+        module = node.get("module")
+        layer_cfg = node.get("config")
+        name = layer_cfg.get("name") if isinstance(layer_cfg, dict) else None
+        if class_name == "Lambda" and isinstance(layer_cfg, dict):
+            hits.append(_lambda_hit(path, name, layer_cfg))
+        elif class_name == "__lambda__":
+            hits.append(
+                ConfigHit(
+                    R.KERAS_LAMBDA,
+                    Severity.HIGH,
+                    f"{path}: marshalled Python bytecode ('__lambda__') outside a Lambda layer",
+                    f"lambda:{path}",
+                    {"path": path},
+                )
+            )
+        elif class_name == "TFOpLambda" and isinstance(layer_cfg, dict):
+            fn = str(layer_cfg.get("function", ""))
+            if fn.startswith(RISKY_TF_OP_PREFIXES):
+                hits.append(
+                    ConfigHit(
+                        R.KERAS_LAMBDA,
+                        Severity.HIGH,
+                        f"{path}: TFOpLambda layer {name!r} calls tf.{fn} (file system / Python callback)",
+                        f"tfop:{fn}",
+                        {"path": path, "function": fn},
+                    )
+                )
+        if isinstance(module, str) and isinstance(class_name, str):
+            hit = _module_hit(path, module, class_name, node)
+            if hit is not None:
+                hits.append(hit)
+        registered = node.get("registered_name")
+        if isinstance(registered, str) and ">" in registered and not isinstance(module, str):
+            hits.append(
+                ConfigHit(
+                    R.KERAS_CUSTOM_OBJECT,
+                    Severity.MEDIUM,
+                    f"{path}: custom registered object {registered!r}",
+                    f"registered:{registered}",
+                    {"path": path, "registered_name": registered},
+                )
+            )
+    return hits
+
+
+def _lambda_hit(path: str, name: Any, cfg: dict[str, Any]) -> ConfigHit:
+    fn = cfg.get("function")
+    evidence: dict[str, Any] = {"path": path, "layer": name}
+    if isinstance(fn, dict) and fn.get("class_name") == "__lambda__":  # Keras 3: marshalled code
+        code = fn.get("config", {}).get("code", "") if isinstance(fn.get("config"), dict) else ""
+        evidence.update(kind="bytecode", code_base64_chars=len(code) if isinstance(code, str) else 0)
+        what = "marshalled Python bytecode"
+    elif isinstance(fn, dict):  # Keras 3: function by reference
+        evidence.update(kind="reference", module=fn.get("module"), function=fn.get("config"))
+        what = f"function {fn.get('module')}.{fn.get('config')}"
+    elif isinstance(fn, list):  # Keras 2: [code, defaults, closure]
+        evidence.update(kind="bytecode", function_type=cfg.get("function_type"), module=cfg.get("module"))
+        what = "marshalled Python bytecode"
+    else:  # Keras 2 "raw" function by name
+        evidence.update(kind="reference", module=cfg.get("module"), function=fn)
+        what = f"function {cfg.get('module')}.{fn}"
+    return ConfigHit(
+        R.KERAS_LAMBDA,
+        Severity.HIGH,
+        f"{path}: Lambda layer {name!r} carries {what}; loading the model can run it",
+        f"lambda:{name}:{evidence.get('module')}:{evidence.get('function')}",
+        evidence,
+    )
+
+
+def _module_hit(path: str, module: str, class_name: str, node: dict[str, Any]) -> ConfigHit | None:
+    root = _module_root(module)
+    fn_name = node.get("config") if class_name == "function" else None
+    if root in DANGEROUS_MODULES:
+        severity = Severity.CRITICAL
+    elif isinstance(fn_name, str) and fn_name in DANGEROUS_FUNCTIONS:
+        severity = Severity.HIGH
+    elif root in TRUSTED_MODULE_ROOTS:
+        return None
+    else:
+        severity = Severity.MEDIUM
+    target = f"{module}.{fn_name}" if isinstance(fn_name, str) else f"{module}.{class_name}"
+    return ConfigHit(
+        R.KERAS_CUSTOM_OBJECT,
+        severity,
+        f"{path}: config imports {target} when the model is loaded",
+        f"module:{target}",
+        {"path": path, "module": module, "class_name": class_name, "function": fn_name},
+    )
+
+
+def _findings(hits: list[ConfigHit], location: Location, extra: dict[str, Any]) -> list[Finding]:
+    return [
+        h.rule.finding(location, h.message, severity=h.severity, evidence={**h.evidence, **extra}, key=h.key)
+        for h in hits
+    ]
+
+
+def _unreadable(location: Location, why: str, key: str, severity: Severity | None = None) -> Finding:
+    return R.KERAS_UNREADABLE.finding(location, why, evidence={"reason": why}, key=key, severity=severity)
+
+
+# --- .keras zip ----------------------------------------------------------------------------------
+
+
+def _member_source(zf: zipfile.ZipFile, info: zipfile.ZipInfo, source: ByteSource, limit: int) -> ByteSource:
+    """A source for one member: a window for stored members, decompressed (to a temp file if big)."""
+    if info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 0x1:
+        header = source.read(info.header_offset, 30)
+        if len(header) == 30 and header[:4] == b"PK\x03\x04":
+            name_len = int.from_bytes(header[26:28], "little")
+            extra_len = int.from_bytes(header[28:30], "little")
+            return _SliceSource(source, info.header_offset + 30 + name_len + extra_len, info.compress_size)
+    if info.file_size > limit:
+        raise ValueError(f"member {info.filename!r} declares {info.file_size} bytes, above the limit")
+    with zf.open(info) as fh:
+        if info.file_size <= IN_MEMORY_MEMBER:
+            return BytesSource(fh.read(IN_MEMORY_MEMBER + 1))
+        with tempfile.NamedTemporaryFile(prefix="mlsec-member-", delete=False) as tmp:
+            shutil.copyfileobj(fh, tmp, 1 << 20)
+        try:
+            return FileSource(tmp.name)  # keeps its own descriptor
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp.name)
+
+
+def scan_keras_zip(
+    source: ByteSource, location: Location, options: ScanOptions, recurse: Recurse, depth: int
+) -> Sequence[Finding]:
+    """Scanner for Keras v3 ``.keras`` archives (see :data:`~pytest_mlsec.artifacts.base.FormatScanner`)."""
+    try:
+        zf = zipfile.ZipFile(_SourceFile(source))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        return [_unreadable(location, f"Keras archive could not be opened: {exc}", "zip")]
+    findings: list[Finding] = []
+    extra: dict[str, Any] = {}
+    config_info = next((i for i in infos if i.filename == "config.json"), None)
+    meta_info = next((i for i in infos if i.filename == "metadata.json"), None)
+    if meta_info is not None and meta_info.file_size <= MAX_CONFIG_BYTES:
+        try:
+            meta = json.loads(zf.read(meta_info))
+            if isinstance(meta, dict):
+                extra = {"keras_version": str(meta.get("keras_version", ""))[:40]}
+        except (ValueError, zipfile.BadZipFile, OSError, EOFError, RecursionError):
+            pass
+    if config_info is None:
+        findings.append(_unreadable(location.inside("config.json"), "Keras archive has no config.json", "no-config"))
+    elif config_info.file_size > MAX_CONFIG_BYTES:
+        findings.append(_unreadable(location.inside("config.json"), "config.json is too large", "config-size"))
+    else:
+        try:
+            config = json.loads(zf.read(config_info))
+            findings.extend(_findings(analyze_config(config), location.inside("config.json"), extra))
+        except (ValueError, zipfile.BadZipFile, OSError, EOFError, RecursionError) as exc:
+            findings.append(
+                _unreadable(location.inside("config.json"), f"config.json is not readable JSON: {exc}", "config")
+            )
+    if depth + 1 > options.limits.max_nesting:
+        return findings
+    for info in infos:
+        if info.filename in ("config.json", "metadata.json") or info.is_dir():
+            continue
+        member_loc = location.inside(info.filename)
+        try:
+            member = _member_source(zf, info, source, options.limits.max_member_bytes)
+        except (ValueError, zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+            findings.append(_unreadable(member_loc, f"member could not be read: {exc}", "member"))
+            continue
+        try:
+            findings.extend(recurse(member, member_loc, depth + 1))
+        finally:
+            if isinstance(member, FileSource):
+                member.close()
+    return findings
+
+
+# --- legacy HDF5 -------------------------------------------------------------------------------
+
+
+def _config_from_h5py(source: ByteSource) -> tuple[bool, Any]:
+    """(h5py available, parsed model_config or None). Reads attributes only: nothing executes."""
+    try:
+        import h5py
+    except ImportError:
+        return False, None
+    with h5py.File(_SourceFile(source), "r") as f:
+        raw = f.attrs.get("model_config")
+        if raw is None:
+            return True, None
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8")
+        return True, json.loads(str(raw))
+
+
+_NEEDLE = b"model_config"
+_JSON_START = b'{"class_name"'
+
+
+def _find(source: ByteSource, needle: bytes, start: int = 0) -> int:
+    chunk = 8 << 20
+    pos = start
+    while pos < source.size:
+        data = source.read(pos, chunk + len(needle))
+        hit = data.find(needle)
+        if hit != -1:
+            return pos + hit
+        pos += chunk
+    return -1
+
+
+def _configs_from_bytes(source: ByteSource) -> tuple[bool, list[Any]]:
+    """(the attribute name occurs, JSON configs found). HDF5 stores attribute values uncompressed."""
+    if _find(source, _NEEDLE) == -1:
+        return False, []
+    configs: list[Any] = []
+    pos = _find(source, _JSON_START)
+    decoder = json.JSONDecoder()
+    while pos != -1 and len(configs) < 16:
+        blob = source.read(pos, MAX_CONFIG_BYTES).split(b"\x00", 1)[0]
+        try:
+            value, _ = decoder.raw_decode(blob.decode("utf-8", "replace"))
+            configs.append(value)
+        except (ValueError, RecursionError):
+            pass
+        pos = _find(source, _JSON_START, pos + 1)
+    return True, configs
+
+
+def scan_hdf5(
+    source: ByteSource, location: Location, options: ScanOptions, recurse: Recurse, depth: int
+) -> Sequence[Finding]:
+    """Scanner for legacy Keras HDF5 (``.h5``) models (see :data:`~pytest_mlsec.artifacts.base.FormatScanner`)."""
+    if source.read(0, 8) != HDF5_MAGIC and source.read(512, 8) != HDF5_MAGIC:
+        return [_unreadable(location, "not an HDF5 file (no signature at offset 0 or 512)", "magic")]
+    try:
+        has_name, configs = _configs_from_bytes(source)
+    except (OSError, ValueError) as exc:
+        return [_unreadable(location, f"HDF5 file could not be read: {exc}", "read")]
+    hits: list[ConfigHit] = []
+    for config in configs:
+        hits.extend(analyze_config(config))
+    have_h5py = False
+    try:
+        have_h5py, config = _config_from_h5py(source)
+        if config is not None:
+            hits.extend(analyze_config(config))
+            configs.append(config)
+    except Exception as exc:  # h5py raises many types on hostile files
+        if has_name and not configs:
+            return [_unreadable(location, f"HDF5 model_config could not be read: {exc}", "h5py")]
+    if has_name and not configs:
+        why = (
+            "HDF5 file has a model_config attribute that could not be located without h5py; install the h5 "
+            "extra (h5py) to inspect it"
+            if not have_h5py
+            else "HDF5 model_config attribute could not be decoded"
+        )
+        return [_unreadable(location, why, "model-config")]
+    unique: dict[str, ConfigHit] = {}
+    for hit in hits:
+        unique.setdefault(hit.key, hit)
+    return _findings(list(unique.values()), location, {})
