@@ -223,7 +223,7 @@ def _run_check(args: argparse.Namespace, config: Config, progress: _Progress) ->
     from pytest_mlsec.engine import run_check
 
     name = args._name
-    targets = list(args.targets) or list(config.targets.get(name, ()))
+    targets = list(args.targets) or list(config.configured_targets(name))
     if not targets:
         raise UsageError(f"no targets: give TARGET arguments or list them under [tool.mlsec.targets] {name} = [...]")
     options = registry().check(name).options_from_args(args)

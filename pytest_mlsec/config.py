@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -79,6 +80,15 @@ class Config:
 
     def options_for(self, check: str) -> Mapping[str, Any]:
         return self.check_options.get(check, {})
+
+    def resolve_target(self, target: str) -> str:
+        """A configured target is relative to the config file, not to wherever pytest runs."""
+        if "://" in target or target.startswith("arn:") or Path(target).is_absolute():
+            return target
+        return os.path.relpath(self.root / target)
+
+    def configured_targets(self, check: str) -> tuple[str, ...]:
+        return tuple(self.resolve_target(t) for t in self.targets.get(check, ()))
 
 
 def find_config_file(start: Path) -> Path | None:

@@ -233,8 +233,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if not _zero_code_enabled(config):
         return
     collector = _collector(config)
-    for check, targets in collector.config.targets.items():
-        for target in targets:
+    for check in collector.config.targets:
+        for target in collector.config.configured_targets(check):
             items.append(MLSecItem.from_parent(session, name=f"mlsec[{check}:{target}]", check=check, target=target))
 
 
