@@ -1,0 +1,195 @@
+"""Value judgements shared by the detectors: placeholders, secret-store references, randomness.
+
+These are what keep the false-positive rate low on ML repositories: a ``${DB_PASSWORD}``,
+``<your-key>`` or ``{{resolve:secretsmanager:...}}`` is a pointer to a secret, not a secret, and
+a SHA digest or an MLflow run id is random but harmless.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from urllib.parse import unquote
+
+# Words that stand for "put the real value here" (compared case-insensitively, whole value).
+PLACEHOLDER_WORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "key",
+        "changeme",
+        "change_me",
+        "change-me",
+        "changeit",
+        "xxx",
+        "none",
+        "null",
+        "nil",
+        "true",
+        "false",
+        "undefined",
+        "string",
+        "str",
+        "required",
+        "optional",
+        "empty",
+        "redacted",
+        "hidden",
+        "masked",
+        "example",
+        "test",
+        "testing",
+        "dummy",
+        "sample",
+        "placeholder",
+        "todo",
+        "tbd",
+        "fixme",
+        "foo",
+        "bar",
+        "baz",
+        "value",
+        "secret_value",
+        "mysecret",
+        "mypassword",
+        "yourpassword",
+        "your_password",
+        "password123",
+        "default",
+        "notsecret",
+        "not-a-secret",
+        "not_a_secret",
+        "replace_me",
+        "replaceme",
+        "insert",
+        "bytes",
+        "int",
+    }
+)
+_PLACEHOLDER_RE = re.compile(
+    r"""^(?:
+        \$\{[^}]*\}.*            # ${VAR}, ${VAR:-default}
+      | \$\(.*\)                 # $(command)
+      | \$[A-Za-z_][A-Za-z0-9_]*  # $VAR
+      | %\([^)]*\)[sd]           # %(name)s
+      | %[A-Za-z_][A-Za-z0-9_]*%  # %VAR%
+      | .*\{\{.*\}\}.*           # {{ template }}
+      | \{[A-Za-z0-9_.\[\]'"]*\}  # {python_format}
+      | <[^>]*>                  # <your-key>
+      | \[[^\]]*\]               # [password]
+      | (.)\1+                   # xxxx, ****, ....
+      | .*(?:your|my)[-_ ]?(?:api[-_ ]?)?(?:key|token|secret|password|pass).*
+      | .*(?:_here|-here|placeholder|changeme|change[-_]me|redacted|replace[-_]?me|xxxx|\*\*\*\*|\.\.\.).*
+      | (?:fake|dummy|example|sample)[-_].*
+      | env:.*
+    )$""",
+    re.IGNORECASE | re.VERBOSE | re.DOTALL,
+)
+# References to a secret store or to the environment: the value is where the secret lives.
+_REFERENCE_RE = re.compile(
+    r"""(?:
+        \$\{\{\s*secrets\.                   # GitHub Actions
+      | \{\{\s*resolve:(?:secretsmanager|ssm) # CloudFormation dynamic references
+      | arn:aws[\w-]*:(?:secretsmanager|ssm|kms):
+      | ^ssm:|^ssm://|^secretsmanager:|^vault:|^sm://|^gcpsm://|^azurekv://|^op://|^akv://
+      | ^projects/[^/]+/secrets/
+      | ^!(?:vault|Ref|Sub|GetAtt|ImportValue|secret)\b
+      | os\.environ|os\.getenv|getenv\(|environ\.get|env\(|Variable\.get|dbutils\.secrets|userdata\.get
+      | SecretStr\(|get_secret|secret_manager|keyring\.
+    )""",
+    re.VERBOSE,
+)
+
+
+def is_placeholder(value: str) -> bool:
+    """True for values that stand in for a secret rather than being one."""
+    text = value.strip().strip("\"'`")
+    if not text:
+        return True
+    if text.lower() in PLACEHOLDER_WORDS:
+        return True
+    if _PLACEHOLDER_RE.match(text):
+        return True
+    if "%" in text:
+        decoded = unquote(text)
+        if decoded != text and (decoded.lower() in PLACEHOLDER_WORDS or _PLACEHOLDER_RE.match(decoded)):
+            return True
+    return False
+
+
+def is_reference(value: str) -> bool:
+    """True for a pointer to a secret store or the environment (``${{ secrets.X }}``, ``arn:aws:ssm...``)."""
+    return bool(_REFERENCE_RE.search(value))
+
+
+def entropy(value: str) -> float:
+    """Shannon entropy in bits per character."""
+    if not value:
+        return 0.0
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_WORDS = re.compile(r"^[A-Za-z]+(?:[-_. ][A-Za-z]+)*$")
+_TOKENISH = re.compile(r"^[A-Za-z0-9+/=_\-.~:!@#$%^&*]+$")
+
+
+def char_classes(value: str) -> int:
+    return sum(
+        (
+            any(c.islower() for c in value),
+            any(c.isupper() for c in value),
+            any(c.isdigit() for c in value),
+        )
+    )
+
+
+def is_digest_like(value: str) -> bool:
+    """Hex digests, MLflow run ids and UUIDs: random, but identifiers rather than credentials."""
+    v = value.strip()
+    if _UUID.match(v):
+        return True
+    return bool(_HEX.match(v)) and len(v) in (32, 40, 56, 64, 96, 128)
+
+
+def looks_random(value: str, *, min_length: int = 16, min_entropy: float = 3.2) -> bool:
+    """A credential-shaped literal: long enough, token characters, mixed, not words, not a placeholder."""
+    v = value.strip()
+    if len(v) < min_length or len(v) > 1024:
+        return False
+    if not _TOKENISH.match(v) or is_placeholder(v) or is_reference(v):
+        return False
+    if _WORDS.match(v):
+        return False
+    if "://" in v or v.startswith(("/", "./", "../", "~/")):
+        return False
+    if char_classes(v) < 2 and not _HEX.match(v):
+        return False
+    if len(set(v)) < 8:
+        return False
+    return entropy(v) >= min_entropy
+
+
+def is_plausible_password(value: str) -> bool:
+    """A literal that could be a real password (short values allowed; prose and placeholders not)."""
+    v = value.strip()
+    if len(v) < 4 or len(v) > 512:
+        return False
+    if is_placeholder(v) or is_reference(v):
+        return False
+    if v.count(" ") >= 2:
+        return False  # prose: "Password for the database"
+    if v.isdigit() and len(v) < 6:
+        return False  # ports, counts
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*\(.*\)?|[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+", v):
+        return False  # an expression or attribute access (args.password, get_pw())
+    return len(set(v)) >= 3
