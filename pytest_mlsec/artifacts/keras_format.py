@@ -147,14 +147,16 @@ def _walk(node: Any, path: str, depth: int) -> Iterator[tuple[str, dict[str, Any
 def analyze_config(config: Any) -> list[ConfigHit]:
     """Lambda layers, marshalled functions and non-Keras classes in a Keras model config."""
     hits: list[ConfigHit] = []
+    lambda_paths: list[str] = []
     for path, node in _walk(config, "$", 0):
         class_name = node.get("class_name")
         module = node.get("module")
         layer_cfg = node.get("config")
         name = layer_cfg.get("name") if isinstance(layer_cfg, dict) else None
         if class_name == "Lambda" and isinstance(layer_cfg, dict):
+            lambda_paths.append(path + ".")
             hits.append(_lambda_hit(path, name, layer_cfg))
-        elif class_name == "__lambda__":
+        elif class_name == "__lambda__" and not any(path.startswith(p) for p in lambda_paths):
             hits.append(
                 ConfigHit(
                     R.KERAS_LAMBDA,
@@ -370,12 +372,15 @@ def _configs_from_bytes(source: ByteSource) -> tuple[bool, list[Any]]:
     decoder = json.JSONDecoder()
     while pos != -1 and len(configs) < 16:
         blob = source.read(pos, MAX_CONFIG_BYTES).split(b"\x00", 1)[0]
+        text = blob.decode("utf-8", "replace")
+        consumed = 1
         try:
-            value, _ = decoder.raw_decode(blob.decode("utf-8", "replace"))
+            value, end = decoder.raw_decode(text)
             configs.append(value)
+            consumed = max(1, len(text[:end].encode("utf-8")))  # nested objects are part of this one
         except (ValueError, RecursionError):
             pass
-        pos = _find(source, _JSON_START, pos + 1)
+        pos = _find(source, _JSON_START, pos + consumed)
     return True, configs
 
 
