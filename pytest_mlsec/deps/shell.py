@@ -1,0 +1,176 @@
+"""``pip install`` / ``uv pip install`` inside shell scripts (Dockerfile RUN, CI ``run:`` steps).
+
+Only the command line is read: packages named on it are requirements (pin rules apply),
+index options are package sources, and an install without ``--require-hashes`` is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+
+from pytest_mlsec.deps import requirements as reqfile
+from pytest_mlsec.deps.model import IndexKind, IndexRef, Parsed
+from pytest_mlsec.deps.rules import PIP_NO_HASHES
+from pytest_mlsec.findings import Location
+
+_SEPARATORS = re.compile(r"&&|\|\||;|\||\n")
+_PIP = re.compile(r"^pip(3(\.\d+)?)?$")
+_PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
+_VALUE_OPTIONS = {
+    "-r",
+    "--requirement",
+    "-c",
+    "--constraint",
+    "-e",
+    "--editable",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "--trusted-host",
+    "-t",
+    "--target",
+    "--prefix",
+    "--root",
+    "--cache-dir",
+    "--platform",
+    "--python-version",
+    "--implementation",
+    "--abi",
+    "--only-binary",
+    "--no-binary",
+    "--progress-bar",
+    "--timeout",
+    "--retries",
+    "--src",
+    "--upgrade-strategy",
+    "--config-settings",
+    "-C",
+    "--python",
+    "-p",
+    "--index-strategy",
+    "--index",
+    "--default-index",
+    "--extra-index",
+    "--log",
+    "--proxy",
+    "--cert",
+    "--client-cert",
+    "--exists-action",
+    "--report",
+    "--global-option",
+    "--keyring-provider",
+    "--group",
+    "--extra",
+    "--override",
+    "--build-constraint",
+    "-b",
+}
+_INDEX_OPTIONS: dict[str, IndexKind] = {
+    "-i": "index",
+    "--index-url": "index",
+    "--default-index": "index",
+    "--index": "extra-index",
+    "--extra-index-url": "extra-index",
+    "--extra-index": "extra-index",
+    "-f": "find-links",
+    "--find-links": "find-links",
+    "--trusted-host": "trusted-host",
+}
+
+
+def _commands(script: str) -> list[str]:
+    return [part.strip() for part in _SEPARATORS.split(script.replace("\\\n", " ")) if part.strip()]
+
+
+def _tokens(command: str) -> list[str]:
+    try:
+        return shlex.split(command, comments=True)
+    except ValueError:
+        return command.split()
+
+
+def _install_args(tokens: list[str]) -> list[str] | None:
+    """The arguments after ``install`` when this command is a pip install, else ``None``."""
+    for i, token in enumerate(tokens):
+        base = os.path.basename(token)
+        start = None
+        if _PIP.match(base):
+            start = i + 1
+        elif _PYTHON.match(base) and tokens[i + 1 : i + 3] == ["-m", "pip"]:
+            start = i + 3
+        elif base == "uv" and tokens[i + 1 : i + 2] == ["pip"]:
+            start = i + 2
+        if start is None:
+            continue
+        rest = tokens[start:]
+        while rest and rest[0].startswith("-"):
+            rest = rest[1:]
+        if rest and rest[0] == "install":
+            return rest[1:]
+        return None
+    return None
+
+
+def analyze(script: str, *, source: str, line: int | None, context: str, out: Parsed) -> None:
+    """Add the requirements, sources and findings of every pip install in ``script``."""
+    for command in _commands(script):
+        args = _install_args(_tokens(command))
+        if args is None:
+            continue
+        _install(command, args, source=source, line=line, context=context, out=out)
+
+
+def _install(command: str, args: list[str], *, source: str, line: int | None, context: str, out: Parsed) -> None:
+    group = f"{source}:{line}"
+    require_hashes = False
+    installs = False
+    packages: list[tuple[int | None, str]] = []
+    i = 0
+    while i < len(args):
+        token = args[i]
+        i += 1
+        name, value = token, None
+        if token.startswith("--") and "=" in token:
+            name, value = token.split("=", 1)
+        elif token.startswith("-") and not token.startswith("--") and len(token) > 2 and token[:2] in _VALUE_OPTIONS:
+            name, value = token[:2], token[2:]
+        if name == "--require-hashes":
+            require_hashes = True
+            continue
+        if name.startswith("-"):
+            if name in _VALUE_OPTIONS and value is None:
+                value = args[i] if i < len(args) else ""
+                i += 1
+            if name in ("-r", "--requirement", "-c", "--constraint"):
+                installs = installs or name in ("-r", "--requirement")
+            elif name in ("-e", "--editable") and value:
+                installs = True
+                packages.append((line, f"-e {value}"))
+            elif name in _INDEX_OPTIONS and value:
+                out.indexes.append(IndexRef(_INDEX_OPTIONS[name], value, source, line, f"{name} in {context}"))
+            continue
+        if token.startswith("$") or "$(" in token:
+            installs = True
+            continue
+        installs = True
+        packages.append((line, token))
+    if packages:
+        parsed = reqfile.parse_lines(
+            packages, source=source, base_dir=os.path.dirname(source), kind="command", group=group
+        )
+        out.requirements.extend(parsed.requirements)
+        out.findings.extend(f for f in parsed.findings if f.rule_id != "MLSEC-DEP-023")
+    if installs and not require_hashes:
+        shown = command if len(command) <= 200 else command[:197] + "..."
+        out.findings.append(
+            PIP_NO_HASHES.finding(
+                Location(path=source, line=line),
+                f"{context}: '{shown}' installs without --require-hashes",
+                evidence={"command": shown},
+                key=f"pip:{' '.join(command.split())[:120]}",
+            )
+        )

@@ -1,0 +1,195 @@
+"""PEP 508 / PEP 440 helpers on top of ``packaging``, tolerant where pip-audit is not.
+
+``==1.*``, ``===1.26.4`` and ``==1.26.4,>=1.20`` are all valid; this module decides what
+each of them pins (``None``, ``"1.26.4"``, ``"1.26.4"``) and says why when nothing is pinned.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from packaging.requirements import InvalidRequirement
+from packaging.requirements import Requirement as PkgRequirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+HEX40 = re.compile(r"^[0-9a-f]{40}$")
+ENV_VAR = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
+_NAME_RE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+HASH_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+WEAK_HASHES = {"md5", "sha1", "sha224"}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A parsed PEP 508 requirement: normalised name, specifier text, marker, direct URL."""
+
+    name: str
+    specifier: str
+    marker: str | None
+    url: str | None
+    extras: tuple[str, ...] = ()
+
+
+def normalize(name: str) -> str:
+    return canonicalize_name(name)
+
+
+def parse_pep508(text: str) -> Spec:
+    """Parse one PEP 508 string; raise ``ValueError`` with a readable reason when invalid."""
+    try:
+        req = PkgRequirement(text)
+    except InvalidRequirement as exc:
+        raise ValueError(str(exc).splitlines()[0] if str(exc) else "invalid requirement") from None
+    return Spec(
+        name=canonicalize_name(req.name),
+        specifier=str(req.specifier),
+        marker=str(req.marker) if req.marker is not None else None,
+        url=req.url,
+        extras=tuple(sorted(req.extras)),
+    )
+
+
+def guess_name(text: str) -> str:
+    match = _NAME_RE.match(text)
+    return canonicalize_name(match.group(1)) if match else ""
+
+
+def pinned_version(specifier: str) -> tuple[str | None, str]:
+    """The exact version a specifier pins, or ``(None, why-not)``.
+
+    Pinned means ``==X`` without a wildcard, or ``===X``; other clauses may narrow but must
+    agree with the pin (``==1.26.4,>=1.20`` pins 1.26.4; ``==1.0,<1.0`` pins nothing).
+    """
+    text = specifier.strip()
+    if not text:
+        return None, "no version specified"
+    try:
+        spec_set = SpecifierSet(text)
+    except InvalidSpecifier:
+        return None, f"invalid version specifier {text!r}"
+    exact: list[str] = []
+    others: list[str] = []
+    for spec in spec_set:
+        if spec.operator == "===" or (spec.operator == "==" and not spec.version.endswith(".*")):
+            exact.append(spec.version)
+        else:
+            others.append(str(spec))
+    if not exact:
+        wild = [str(s) for s in spec_set if s.operator in ("==", "!=") and s.version.endswith(".*")]
+        if wild:
+            return None, f"'{wild[0]}' is a wildcard, not an exact version"
+        return None, f"'{text}' is a range, not an exact version"
+    keys = {_version_key(v) for v in exact}
+    if len(keys) > 1:
+        return None, f"'{text}' pins contradictory versions"
+    version = exact[0]
+    if others:
+        try:
+            parsed = Version(version)
+        except InvalidVersion:
+            return version, ""
+        if not SpecifierSet(",".join(others)).contains(parsed, prereleases=True):
+            return None, f"'{text}' cannot be satisfied ({version} is excluded by the other clauses)"
+    return version, ""
+
+
+def _version_key(version: str) -> str:
+    try:
+        return str(Version(version))
+    except InvalidVersion:
+        return version.strip().lower()
+
+
+def hash_problem(text: str) -> str | None:
+    """Why ``algo:hex`` is not an acceptable hash, or ``None`` when it is."""
+    algo, sep, digest = text.partition(":")
+    if not sep:
+        algo, sep, digest = text.partition("=")
+    algo = algo.strip().lower()
+    if not sep or not digest:
+        return f"'{text[:80]}' is not of the form algorithm:hexdigest"
+    if algo in WEAK_HASHES:
+        return f"{algo} is a weak hash (use sha256 or stronger)"
+    if algo not in HASH_LENGTHS:
+        return f"unknown hash algorithm {algo!r}"
+    if not re.fullmatch(r"[0-9a-fA-F]+", digest) or len(digest) != HASH_LENGTHS[algo]:
+        return f"{algo} digest must be {HASH_LENGTHS[algo]} hex digits, got {digest[:80]!r}"
+    return None
+
+
+def redact_url(url: str) -> str:
+    """Hide credentials embedded in a URL (``https://user:token@host``) before it reaches a report."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"//[^/@\s]+@", "//***@", url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+
+
+def normalize_index(url: str) -> str:
+    """Compare indexes by scheme, host and path only (credentials, case of host, trailing slash ignored)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return url.strip().rstrip("/").lower()
+    host = (parts.hostname or "").lower()
+    if host in ("pypi.python.org", "www.pypi.org"):
+        host = "pypi.org"
+    port = f":{parts.port}" if parts.port and parts.port not in (80, 443) else ""
+    return f"{parts.scheme.lower()}://{host}{port}{parts.path.rstrip('/')}"
+
+
+DEFAULT_INDEXES = ("https://pypi.org/simple",)
+
+
+def url_kind(url: str) -> str:
+    """``vcs``, ``local``, ``archive`` (a remote file) for a direct reference."""
+    lower = url.lower()
+    if lower.startswith(VCS_PREFIXES) or lower.startswith("git://"):
+        return "vcs"
+    if lower.startswith("file:") or "://" not in lower:
+        return "local"
+    return "archive"
+
+
+def vcs_ref(url: str) -> str | None:
+    """The revision after ``@`` in a pip VCS URL (``git+https://h/r.git@REF#egg=x``)."""
+    body = url.split("#", 1)[0]
+    scheme_sep = body.find("://")
+    path = body[scheme_sep + 3 :] if scheme_sep >= 0 else body
+    # user@host is not a revision: only an '@' after the first '/' of the path counts.
+    slash = path.find("/")
+    if slash < 0:
+        return None
+    tail = path[slash:]
+    if "@" not in tail:
+        return None
+    return tail.rsplit("@", 1)[1] or None
+
+
+def url_hashes(url: str) -> tuple[str, ...]:
+    """Hashes given in a URL fragment (``#sha256=...``)."""
+    _, _, fragment = url.partition("#")
+    found = []
+    for part in fragment.split("&"):
+        key, _, value = part.partition("=")
+        if key.lower() in HASH_LENGTHS or key.lower() in WEAK_HASHES:
+            found.append(f"{key.lower()}:{value}")
+    return tuple(found)
+
+
+def insecure_scheme(url: str) -> bool:
+    lower = url.lower()
+    return lower.startswith(
+        ("http://", "git+http://", "hg+http://", "svn+http://", "bzr+http://", "git://", "svn://", "svn+svn://")
+    )
