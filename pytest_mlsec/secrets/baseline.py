@@ -92,11 +92,16 @@ def load(path: str | Path) -> list[Entry]:
     return entries
 
 
+def _same_file(a: str, b: str) -> bool:
+    """Equal, or one is the other seen from a folder further up (``repo/x.env`` vs ``/ci/work/repo/x.env``)."""
+    return a == b or a.endswith("/" + b) or b.endswith("/" + a)
+
+
 def _matches(entry: Entry, finding: Finding, root: Path | None) -> bool:
     return (
         entry.rule_id == finding.rule_id
         and entry.secret_sha256 == finding.evidence.get("secret_sha256")
-        and entry.path == normalise_path(finding.location.path, root)
+        and _same_file(normalise_path(entry.path, root), normalise_path(finding.location.path, root))
     )
 
 
@@ -129,11 +134,14 @@ def apply(
 
 
 def build(
-    findings: Sequence[Finding], previous: Sequence[dict[str, Any]] = (), default_reason: str = ""
+    findings: Sequence[Finding],
+    previous: Sequence[dict[str, Any]] = (),
+    default_reason: str = "",
+    root: Path | None = None,
 ) -> dict[str, Any]:
     """A baseline document for the secret findings; reasons already written for the same entry are kept."""
     reasons = {
-        (p.get("rule_id"), normalise_path(str(p.get("path", ""))), p.get("secret_sha256")): p.get("reason", "")
+        (p.get("rule_id"), normalise_path(str(p.get("path", "")), root), p.get("secret_sha256")): p.get("reason", "")
         for p in previous
         if isinstance(p, dict)
     }
@@ -143,7 +151,7 @@ def build(
         if f.rule_id not in _DETECTOR_RULE_IDS:
             continue
         digest = str(f.evidence.get("secret_sha256", ""))
-        ident = (f.rule_id, normalise_path(f.location.path), digest)
+        ident = (f.rule_id, normalise_path(f.location.path, root), digest)
         if ident in seen:
             continue
         seen.add(ident)

@@ -48,7 +48,7 @@ class BaselineCommand:
             exclude=args.exclude,
         )
         previous = baseline.read_previous(output) if output.exists() else []
-        document = baseline.build(report.findings, previous, (args.reason or "").strip())
+        document = baseline.build(report.findings, previous, (args.reason or "").strip(), config.root)
         try:
             output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         except OSError as exc:

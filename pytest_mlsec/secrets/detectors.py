@@ -426,7 +426,7 @@ def _uri(m: re.Match[bytes], line: _Line) -> Candidate | None:
     if host.startswith("${") or (host == "host" and pw.lower() in ("pass", "password")):
         return None
     scheme = _text(m.group("scheme")).lower()
-    return Candidate("uri-credentials", pw, m.start("pw"), m.end("pw"), note=f"{scheme} URI for {host}")
+    return Candidate("uri-credentials", pw, m.start("pw"), m.end("pw"), note=f"{scheme} URI for {host or 'no host'}")
 
 
 URI = Detector(
@@ -436,7 +436,7 @@ URI = Detector(
         (
             re.compile(
                 rb"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]{1,30})://(?P<user>[^\s:/?#@\"'<>\[\]{}\\]{0,256}):"
-                rb"(?P<pw>[^\s/?#\"<>\\]{1,256})@(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+|\$\{)"
+                rb"(?P<pw>[^\s/?#\"<>\\]{1,256})@(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+|\$\{|(?=[/?]))"
             ),
             _uri,
         ),
@@ -507,8 +507,8 @@ _ASSIGN = re.compile(
     rb"(?<![\w.\-$])(?P<key>[A-Za-z_][\w.\-]{0,79})(?P<kq>[\"'`\]]?)"
     rb"(?:\s*:\s*[A-Za-z_][\w.\[\]|, ]{0,40}?(?=\s*=))?"  # a type annotation: password: str = "..."
     rb"\s*(?P<op>:=|=>|=(?!=)|:(?![:/]))[ \t]*"
-    rb"(?P<val>\"(?:[^\"\\\n]|\\.){0,512}\"|'(?:[^'\\\n]|\\.){0,512}'|`[^`\n]{0,512}`"
-    rb"|[^\s\"'`,;#)}\]]{1,512})"
+    rb"(?=(?P<val>\"(?:[^\"\\\n]|\\.){0,512}\"|'(?:[^'\\\n]|\\.){0,512}'|`[^`\n]{0,512}`"
+    rb"|[^\s\"'`,;#)}\]]{1,512}))"  # a lookahead: the value may hold further assignments
 )
 _FLAG = re.compile(
     rb"(?<![\w\-])--(?P<key>[\w\-]{0,40}(?:password|passwd|token|secret|api[-_]?key)[\w\-]{0,20})"
@@ -547,6 +547,8 @@ def judge_assignment(name: str, value: str) -> Literal["password", "key"] | None
 
 
 def _assignment(m: re.Match[bytes], line: _Line) -> Candidate | None:
+    if judge.is_reference(_text(line.data[line.start : line.end])):
+        return None  # the line points at a secret store or the environment
     name = _text(m.group("key"))
     parsed = _strip_value(m.group("val"), line.kind)
     if parsed is None:

@@ -75,7 +75,7 @@ PLACEHOLDER_WORDS = frozenset(
 )
 _PLACEHOLDER_RE = re.compile(
     r"""^(?:
-        \$\{[^}]*\}.*            # ${VAR}, ${VAR:-default}
+        \$\{.*                   # ${VAR}, ${VAR:-default}
       | \$\(.*\)                 # $(command)
       | \$[A-Za-z_][A-Za-z0-9_]*  # $VAR
       | %\([^)]*\)[sd]           # %(name)s
@@ -108,10 +108,14 @@ _REFERENCE_RE = re.compile(
 )
 
 
+# Keys published in vendor documentation: never valid, often copied into examples.
+DOCUMENTED_EXAMPLES = frozenset({"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"})
+
+
 def is_placeholder(value: str) -> bool:
     """True for values that stand in for a secret rather than being one."""
     text = value.strip().strip("\"'`")
-    if not text:
+    if not text or text in DOCUMENTED_EXAMPLES:
         return True
     if text.lower() in PLACEHOLDER_WORDS:
         return True
@@ -190,6 +194,6 @@ def is_plausible_password(value: str) -> bool:
         return False  # prose: "Password for the database"
     if v.isdigit() and len(v) < 6:
         return False  # ports, counts
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*\(.*\)?|[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+", v):
+    if re.fullmatch(r"[A-Za-z_][\w.]*\(.*|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+", v):
         return False  # an expression or attribute access (args.password, get_pw())
     return len(set(v)) >= 3
