@@ -172,8 +172,7 @@ class NoPickleOperator(MLSecCheckOperator):
     check_name = "scan"
 
     def __init__(self, *, targets: Any = None, **kwargs: Any) -> None:
-        kwargs.pop("check", None)
-        super().__init__(check=self.check_name, targets=targets, **kwargs)
+        super().__init__(targets=targets, **kwargs)
 
 
 class LeastPrivilegeOperator(MLSecCheckOperator):
@@ -196,8 +195,7 @@ class LeastPrivilegeOperator(MLSecCheckOperator):
         targets: Any = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.pop("check", None)
-        super().__init__(check=self.check_name, targets=targets, **kwargs)
+        super().__init__(targets=targets, **kwargs)
         self.role_arn = role_arn
         self.endpoint_url = endpoint_url
 
@@ -211,8 +209,7 @@ class PinnedDepsOperator(MLSecCheckOperator):
     check_name = "deps"
 
     def __init__(self, *, targets: Any = None, **kwargs: Any) -> None:
-        kwargs.pop("check", None)
-        super().__init__(check=self.check_name, targets=targets, **kwargs)
+        super().__init__(targets=targets, **kwargs)
 
 
 class ModelIntegrityOperator(MLSecCheckOperator):
@@ -226,8 +223,7 @@ class ModelIntegrityOperator(MLSecCheckOperator):
     option_fields = ("manifest",)
 
     def __init__(self, *, targets: Any = None, manifest: str | None = None, **kwargs: Any) -> None:
-        kwargs.pop("check", None)
-        super().__init__(check=self.check_name, targets=targets, **kwargs)
+        super().__init__(targets=targets, **kwargs)
         self.manifest = manifest
 
 
@@ -237,5 +233,4 @@ class SecretsOperator(MLSecCheckOperator):
     check_name = "secrets"
 
     def __init__(self, *, targets: Any = None, **kwargs: Any) -> None:
-        kwargs.pop("check", None)
-        super().__init__(check=self.check_name, targets=targets, **kwargs)
+        super().__init__(targets=targets, **kwargs)

@@ -55,6 +55,20 @@ def pytest_configure(config: pytest.Config) -> None:
             "AWS_SHARED_CREDENTIALS_FILE": str(_HOME / "aws-credentials-none"),
         }
     )
+    _register_probe_check()
+
+
+def _register_probe_check() -> None:
+    """Add the test-only ``probe`` check through pytest-mlsec's real plugin manager."""
+    import probe_check
+
+    from pytest_mlsec import checks
+    from pytest_mlsec.hooks import plugin_manager
+
+    pm = plugin_manager()
+    if not pm.is_registered(probe_check):
+        pm.register(probe_check)
+    checks._REGISTRY = checks.CheckRegistry()  # forget a registry loaded before the probe existed
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

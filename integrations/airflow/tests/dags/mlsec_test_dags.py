@@ -105,3 +105,20 @@ with DAG(
         return {"reports": len([r for r in reports if r]), "failed": sum(1 for r in reports if r and r["summary"]["failed"])}
 
     scans >> summarize()
+
+
+with DAG(
+    dag_id="mlsec_gate_aws_connection",
+    schedule=None,
+    start_date=START,
+    catchup=False,
+    params={"target": Param("/nonexistent", type="string")},
+) as aws_connection:
+    # "probe" is the tests' own check (tests/probe_check.py): it echoes the options it received.
+    MLSecCheckOperator(
+        task_id="gate",
+        check="probe",
+        targets="{{ params.target }}",
+        aws_conn_id="mlsec_test_aws",
+        region_name="{{ 'eu-' ~ 'central-1' }}",
+    )
