@@ -1,0 +1,653 @@
+"""The IAM rules, applied to an inventory: statement rules, escalation, trust, needed and used.
+
+Statement rules run once per statement *per principal that holds it* (a Deny elsewhere in one
+role can neutralise a grant that is live in another role sharing the managed policy); the
+findings are merged per statement with the list of principals that really receive the grant.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_mlsec.findings import Finding, Location, Severity
+from pytest_mlsec.iam import rules as R
+from pytest_mlsec.iam.actiondb import ActionDatabase, wildcard_match
+from pytest_mlsec.iam.catalogue import (
+    CREDENTIAL_ACTIONS,
+    CRITICAL_SERVICES,
+    DATA_ACTIONS,
+    DATA_READ,
+    ESCALATION_ACTIONS,
+    ESCALATION_PATHS,
+    NECESSARY_ON_STAR,
+    SELF_SERVICE,
+)
+from pytest_mlsec.iam.catalogue import Path as EscPath
+from pytest_mlsec.iam.evaluate import Grant, PrincipalView, StatementIndex, is_broad, key_scopes
+from pytest_mlsec.iam.model import Policy, Principal, Statement
+from pytest_mlsec.iam.trust import trust_findings
+from pytest_mlsec.rules import Rule
+
+_SERVICE_WILDCARD = re.compile(r"^([a-z0-9-]+):\*$", re.IGNORECASE)
+ADMIN_PROBES = ("iam:attachrolepolicy", "s3:getobject", "ec2:runinstances")
+SAMPLE = 12
+
+
+def _short(items: Sequence[str], n: int = SAMPLE) -> str:
+    shown = ", ".join(items[:n])
+    return shown + (f" (+{len(items) - n} more)" if len(items) > n else "")
+
+
+@dataclass
+class _Pending:
+    rule: Rule
+    location: Location
+    message: str
+    evidence: dict[str, Any]
+    key: str
+    severity: Severity | None = None
+    principals: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Needed:
+    """Declared needs: (action pattern, resource patterns)."""
+
+    entries: list[tuple[str, tuple[str, ...]]]
+
+    def covers(self, action: str, resource: str) -> bool:
+        return any(
+            wildcard_match(a, action)
+            and ((resource == "*" and "*" in rs) or any(wildcard_match(r, resource) for r in rs))
+            for a, rs in self.entries
+        )
+
+    def action_needed(self, action: str) -> bool:
+        return any(wildcard_match(a, action) for a, _ in self.entries)
+
+
+def parse_needed(value: Any) -> Needed:
+    """Strings ``"s3:GetObject"`` / ``"s3:GetObject arn:aws:s3:::b/*"``, dicts with Action/Resource, or a policy."""
+    entries: list[tuple[str, tuple[str, ...]]] = []
+    if isinstance(value, Mapping) and "Statement" in value:
+        stmts = value["Statement"]
+        value = stmts if isinstance(stmts, list) else [stmts]
+    if isinstance(value, (str, Mapping)):
+        value = [value]
+    for item in value or ():
+        if isinstance(item, str):
+            parts = item.split()
+            if parts:
+                entries.append((parts[0], tuple(parts[1:]) or ("*",)))
+        elif isinstance(item, Mapping):
+            actions = item.get("Action", [])
+            resources = item.get("Resource", "*")
+            actions = [actions] if isinstance(actions, str) else list(actions)
+            resources = (resources,) if isinstance(resources, str) else tuple(resources)
+            entries.extend((str(a), tuple(map(str, resources))) for a in actions)
+        elif isinstance(item, (tuple, list)) and item:
+            entries.append((str(item[0]), tuple(map(str, item[1:])) or ("*",)))
+    return Needed(entries)
+
+
+def used_actions(used: Any) -> dict[str, set[str]]:
+    """Observed calls -> {action lower: {resources}} from a UsageRecorder or an iterable of calls/strings."""
+    calls = getattr(used, "calls", used)
+    out: dict[str, set[str]] = {}
+    for call in calls or ():
+        if isinstance(call, str):
+            action, resource = call, None
+        elif hasattr(call, "action"):
+            action, resource = call.action, getattr(call, "resource", None)
+        elif isinstance(call, (tuple, list)) and len(call) >= 3:
+            action, resource = call[2], call[3] if len(call) > 3 else None
+        else:
+            continue
+        out.setdefault(str(action).lower(), set()).add(resource or "*")
+    return out
+
+
+class Analyzer:
+    """Collects findings over principals; call :meth:`findings` at the end."""
+
+    def __init__(
+        self,
+        db: ActionDatabase,
+        *,
+        needed: Needed | None = None,
+        used: dict[str, set[str]] | None = None,
+        account_id: str | None = None,
+    ) -> None:
+        self.db = db
+        self.index = StatementIndex(db)
+        self.needed = needed
+        self.used = used
+        self.account_id = account_id
+        self._pending: dict[tuple[Any, ...], _Pending] = {}
+        self._grant_cache: dict[tuple[int, str], Grant | None] = {}
+        self._seen_policies: set[int] = set()
+        self.minimal_policies: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ plumbing
+    def _add(self, ident: tuple[Any, ...], pending: _Pending, principal: Principal | None) -> None:
+        known = self._pending.get(ident)
+        if known is None:
+            self._pending[ident] = known = pending
+        if principal is not None and principal.kind not in ("document", "trust-document"):
+            label = principal.arn or principal.name
+            if label not in known.principals:
+                known.principals.append(label)
+
+    def findings(self) -> list[Finding]:
+        out = []
+        for p in self._pending.values():
+            evidence = dict(p.evidence)
+            if p.principals:
+                evidence["principals"] = p.principals[:50]
+                evidence["principal_count"] = len(p.principals)
+            out.append(p.rule.finding(p.location, p.message, severity=p.severity, evidence=evidence, key=p.key))
+        return out
+
+    def _grant(self, view: PrincipalView, stmt: Statement, action: str) -> Grant | None:
+        """The grant of ``action`` by ``stmt`` for this principal, after its Denies and boundary."""
+        shareable = not view.denies and not view.has_boundary
+        ck = (id(stmt), action)
+        if shareable and ck in self._grant_cache:
+            return self._grant_cache[ck]
+        info = self.db.info(action)
+        grant = view._grant(stmt, info.name if info else action, info)
+        if shareable:
+            self._grant_cache[ck] = grant
+        return grant
+
+    @staticmethod
+    def _where(stmt: Statement, principal: Principal) -> Location:
+        policy = stmt.policy
+        path = (policy.path if policy else None) or principal.path
+        resource = (policy.arn if policy and policy.arn else None) or principal.arn
+        return Location(path=path, line=stmt.line(), resource=resource)
+
+    # ------------------------------------------------------------------ entry point
+    def principal(self, principal: Principal) -> None:
+        for policy in [
+            *principal.policies,
+            *([principal.boundary] if principal.boundary else []),
+            *([principal.trust] if principal.trust else []),
+        ]:
+            self._policy_problems(policy, principal)
+        for arn in principal.missing_policies:
+            self._add(
+                ("missing", principal.name, principal.path, arn),
+                _Pending(
+                    R.MISSING_POLICY,
+                    Location(path=principal.path, line=principal.line(), resource=principal.arn),
+                    f"{principal.describe()}: attached policy {arn} is not in the input; its grants were not evaluated",
+                    {"policy_arn": arn},
+                    key=f"{principal.name}:{arn}",
+                ),
+                None,
+            )
+        view = PrincipalView(principal, self.index)
+        admin = False
+        for stmt in view.allows:
+            admin = self._statement(view, stmt) or admin
+        if not admin and view.allows:
+            self._escalation(view)
+        if principal.trust is not None:
+            for rule, stmt, message, evidence, key in trust_findings(principal, self.account_id):
+                self._add(
+                    (rule.id, id(stmt), key),
+                    _Pending(rule, self._where(stmt, principal), message, evidence, key=f"{principal.name}:{key}"),
+                    None,
+                )
+        if self.needed is not None and view.allows:
+            self._beyond_needed(view)
+        if self.used is not None and view.allows:
+            self._unused(view)
+
+    def _policy_problems(self, policy: Policy, principal: Principal) -> None:
+        if id(policy) in self._seen_policies:
+            return
+        self._seen_policies.add(id(policy))
+        if policy.problems:
+            self._add(
+                ("invalid", id(policy)),
+                _Pending(
+                    R.INVALID_POLICY,
+                    Location(
+                        path=policy.path or principal.path,
+                        line=policy.line_of(policy.pointer),
+                        resource=policy.arn or principal.arn,
+                    ),
+                    f"{policy.describe()} is malformed: {'; '.join(policy.problems[:5])}",
+                    {"problems": policy.problems[:20]},
+                    key=f"{policy.name}:{policy.kind}",
+                ),
+                principal,
+            )
+        for stmt in policy.statements:
+            unknown = [
+                a
+                for a in stmt.actions
+                if not self.db.expand(a) or ("*" not in a and "?" not in a and not self.db.known(a))
+            ]
+            if unknown and policy.kind != "trust":
+                self._add(
+                    ("unknown", id(stmt)),
+                    _Pending(
+                        R.UNKNOWN_ACTION,
+                        self._where(stmt, principal),
+                        f"{stmt.describe()}: {_short(unknown)} match no action in the IAM database ({self.db.source})",
+                        {"actions": unknown},
+                        key=f"{policy.name}:{','.join(unknown)}",
+                    ),
+                    None,
+                )
+
+    # ------------------------------------------------------------------ statement rules
+    def _statement(self, view: PrincipalView, stmt: Statement) -> bool:
+        """Apply the statement rules; returns True when the statement makes the principal an admin."""
+        principal = view.principal
+        where = self._where(stmt, principal)
+        desc = stmt.describe()
+        sid = (id(stmt),)
+        policy_name = stmt.policy.name if stmt.policy else "policy"
+        if not stmt.not_action and any(a.strip() in ("*", "*:*") for a in stmt.actions):
+            grants = [self._grant(view, stmt, a) for a in ADMIN_PROBES]
+            if all(g is not None and g.broad for g in grants):
+                self._add(
+                    ("admin", *sid),
+                    _Pending(
+                        R.FULL_ADMIN,
+                        where,
+                        f'{desc} allows Action "*" on {_short(list(stmt.resources))}: full administrator access',
+                        {
+                            "statement": stmt.source_json(),
+                            "expanded_actions": len(self.db.names),
+                            "conditioned": bool(stmt.conditions),
+                        },
+                        key=f"{policy_name}:{stmt.index}",
+                    ),
+                    principal,
+                )
+                return True
+        granted = self.index.granted_set(stmt)
+        if stmt.not_action:
+            live = self._live(view, stmt, sorted(granted))
+            perms = [a for a in live if self.db.level(a) == "P"]
+            self._add(
+                ("notaction", *sid),
+                _Pending(
+                    R.ALLOW_NOT_ACTION,
+                    where,
+                    f"{desc} allows every action except {_short(list(stmt.actions))}: {len(live)} actions"
+                    + (
+                        f", including permissions management ({_short([self.db.canonical(a) for a in perms], 5)})"
+                        if perms
+                        else ""
+                    ),
+                    {
+                        "not_action": list(stmt.actions),
+                        "granted_count": len(live),
+                        "permissions_management": [self.db.canonical(a) for a in perms[:50]],
+                        "resources": list(stmt.resources),
+                    },
+                    key=f"{policy_name}:{stmt.index}",
+                    severity=Severity.HIGH if perms else Severity.MEDIUM,
+                ),
+                principal,
+            )
+        if stmt.not_resource:
+            self._add(
+                ("notresource", *sid),
+                _Pending(
+                    R.ALLOW_NOT_RESOURCE,
+                    where,
+                    f"{desc} allows {_short(list(stmt.actions))} on every resource except "
+                    f"{_short(list(stmt.resources))}",
+                    {"actions": list(stmt.actions), "not_resource": list(stmt.resources)},
+                    key=f"{policy_name}:{stmt.index}",
+                ),
+                principal,
+            )
+        if not stmt.not_action:
+            self._wildcards(view, stmt, where, policy_name)
+        self._broad_set(view, stmt, granted & DATA_ACTIONS, R.DATA_ALL_RESOURCES, "data action", where, policy_name)
+        self._broad_set(
+            view, stmt, granted & CREDENTIAL_ACTIONS, R.CREDENTIALS, "credential-returning action", where, policy_name
+        )
+        if "iam:passrole" in granted:
+            g = self._grant(view, stmt, "iam:passrole")
+            if g is not None and g.broad:
+                self._add(
+                    ("passrole", *sid),
+                    _Pending(
+                        R.PASSROLE_UNSCOPED,
+                        where,
+                        f"{desc} allows iam:PassRole on {_short(list(g.resources))} without iam:PassedToService: any "
+                        "role can be handed to any service",
+                        {
+                            "statement": stmt.source_json(),
+                            "resources": list(g.resources),
+                            "conditioned": g.conditioned,
+                            "conditions": list(g.conditions),
+                        },
+                        key=f"{policy_name}:{stmt.index}",
+                    ),
+                    principal,
+                )
+        return False
+
+    def _live(self, view: PrincipalView, stmt: Statement, actions: Iterable[str]) -> list[str]:
+        if not view.denies and not view.has_boundary:
+            return list(actions)
+        return [a for a in actions if self._grant(view, stmt, a) is not None]
+
+    def _wildcards(self, view: PrincipalView, stmt: Statement, where: Location, policy_name: str) -> None:
+        principal = view.principal
+        for pattern in stmt.actions:
+            if ("*" not in pattern and "?" not in pattern) or pattern.strip() in ("*", "*:*"):
+                continue
+            expanded = sorted(self.db.expand(pattern))
+            m = _SERVICE_WILDCARD.match(pattern.strip())
+            if m:
+                service = m.group(1).lower()
+                live = self._live(view, stmt, [a for a in expanded if self.db.level(a) in ("W", "P")] or expanded)
+                if not live:
+                    continue
+                broad = any(is_broad(r) for r in (("*",) if stmt.not_resource else stmt.resources))
+                severity = (
+                    Severity.CRITICAL
+                    if service in CRITICAL_SERVICES and broad
+                    else Severity.HIGH
+                    if broad
+                    else Severity.MEDIUM
+                )
+                self._add(
+                    ("svcwild", id(stmt), pattern.lower()),
+                    _Pending(
+                        R.SERVICE_WILDCARD,
+                        where,
+                        f"{stmt.describe()} allows {pattern} on {_short(list(stmt.resources))}: all {len(expanded)} "
+                        f"{service} actions, {len(live)} of them write or permissions management",
+                        {
+                            "pattern": pattern,
+                            "expanded_count": len(expanded),
+                            "write_or_permissions": [self.db.canonical(a) for a in live[:40]],
+                            "resources": list(stmt.resources),
+                            "conditioned": bool(stmt.conditions),
+                        },
+                        key=f"{policy_name}:{stmt.index}:{pattern.lower()}",
+                        severity=severity,
+                    ),
+                    principal,
+                )
+                continue
+            risky: list[str] = []
+            perms = False
+            for a in expanded:
+                level = self.db.level(a)
+                if level not in ("W", "P") and a not in DATA_READ:
+                    continue
+                g = self._grant(view, stmt, a)
+                if g is None:
+                    continue
+                if level == "P" or g.broad:
+                    risky.append(a)
+                    perms = perms or level == "P"
+            if risky:
+                self._add(
+                    ("prefix", id(stmt), pattern.lower()),
+                    _Pending(
+                        R.PREFIX_WILDCARD,
+                        where,
+                        f"{stmt.describe()}: {pattern} expands to {len(expanded)} actions, including "
+                        f"{_short([self.db.canonical(a) for a in risky], 6)}",
+                        {
+                            "pattern": pattern,
+                            "expanded": [self.db.canonical(a) for a in expanded[:100]],
+                            "risky": [self.db.canonical(a) for a in risky[:100]],
+                            "access_levels": sorted({info.level_name for a in risky if (info := self.db.info(a))}),
+                            "resources": list(stmt.resources),
+                        },
+                        key=f"{policy_name}:{stmt.index}:{pattern.lower()}",
+                        severity=Severity.HIGH if perms else None,
+                    ),
+                    principal,
+                )
+
+    def _broad_set(  # noqa: PLR0917 - internal helper, called twice
+        self,
+        view: PrincipalView,
+        stmt: Statement,
+        actions: Iterable[str],
+        rule: Rule,
+        what: str,
+        where: Location,
+        policy_name: str,
+    ) -> None:
+        hits: list[Grant] = []
+        for a in sorted(actions):
+            if a in NECESSARY_ON_STAR:
+                continue
+            g = self._grant(view, stmt, a)
+            if g is None or not g.broad:
+                continue
+            if a in SELF_SERVICE and all("${aws:username}" in r.lower() for r in g.resources):
+                continue
+            hits.append(g)
+        if not hits:
+            return
+        names = [g.action for g in hits]
+        self._add(
+            (rule.id, id(stmt)),
+            _Pending(
+                rule,
+                where,
+                f"{stmt.describe()} allows {what}s {_short(names, 6)} on {_short(list(hits[0].resources), 3)}"
+                + (
+                    " (conditioned, but the condition does not scope the resources)"
+                    if any(g.conditioned for g in hits)
+                    else ""
+                ),
+                {
+                    "actions": names,
+                    "resources": list(hits[0].resources),
+                    "conditioned": any(g.conditioned for g in hits),
+                    "conditions": list(hits[0].conditions),
+                    "statement": stmt.source_json(),
+                },
+                key=f"{policy_name}:{stmt.index}",
+            ),
+            view.principal,
+        )
+
+    # ------------------------------------------------------------------ escalation
+    def _passrole(self, view: PrincipalView, service: str) -> list[Grant]:
+        out = []
+        for g in view.grants("iam:PassRole"):
+            if not any(is_broad(r) for r in g.resources):
+                continue
+            ok = True
+            for op, key, values in g.statement.condition_keys():
+                info = self.db.info("iam:PassRole")
+                if not key_scopes(op, key, values, info):
+                    continue
+                if key.lower() == "iam:passedtoservice":
+                    if not any(wildcard_match(v, service) for v in values):
+                        ok = False
+                else:
+                    ok = False
+            if ok:
+                out.append(g)
+        return out
+
+    def _escalation(self, view: PrincipalView) -> None:
+        relevant = view.candidate_actions(ESCALATION_ACTIONS)
+        if not relevant:
+            return
+        principal = view.principal
+        for path in ESCALATION_PATHS:
+            if not all(any(a in relevant for a in group) for group in path.groups):
+                continue
+            chain: list[Grant] = []
+            if path.passrole is not None:
+                pr = self._passrole(view, path.passrole)
+                if not pr:
+                    continue
+                chain.append(pr[0])
+            complete = True
+            for group in path.groups:
+                found = self._group_grant(view, path, group, relevant)
+                if found is None:
+                    complete = False
+                    break
+                chain.append(found)
+            if complete:
+                self._escalation_finding(view, path, chain)
+        del principal
+
+    def _group_grant(
+        self, view: PrincipalView, path: EscPath, group: tuple[str, ...], relevant: set[str]
+    ) -> Grant | None:
+        for a in group:
+            if a not in relevant:
+                continue
+            for g in view.grants(a):
+                if a in path.broad and not g.broad:
+                    continue
+                if a in SELF_SERVICE and all("${aws:username}" in r.lower() for r in g.resources):
+                    continue
+                return g
+        return None
+
+    def _escalation_finding(self, view: PrincipalView, path: EscPath, chain: list[Grant]) -> None:
+        principal = view.principal
+        steps = [
+            f"{g.statement.describe()} grants {g.action} on "
+            f"{_short(list(g.resources), 2)}" + (f" (conditioned: {'; '.join(g.conditions)})" if g.conditioned else "")
+            for g in chain
+        ]
+        text = " + ".join(steps) + f" -> {path.outcome}"
+        broad = all(g.broad or g.action.lower() == "iam:passrole" for g in chain)
+        severity = Severity.CRITICAL if broad else Severity.HIGH
+        first = chain[0].statement
+        self._add(
+            ("esc", principal.path, principal.name, principal.arn, path.id),
+            _Pending(
+                R.ESCALATION,
+                Location(
+                    path=(first.policy.path if first.policy else None) or principal.path,
+                    line=first.line(),
+                    resource=principal.arn,
+                ),
+                f"{principal.describe()}: {text}",
+                {
+                    "path": path.id,
+                    "source": path.source,
+                    "chain": text,
+                    "steps": [
+                        {
+                            "statement": g.statement.describe(),
+                            "action": g.action,
+                            "resources": list(g.resources),
+                            "conditions": list(g.conditions),
+                        }
+                        for g in chain
+                    ],
+                    "conditioned": any(g.conditioned for g in chain),
+                },
+                key=f"{principal.name}:{path.id}",
+                severity=severity,
+            ),
+            None,
+        )
+
+    # ------------------------------------------------------------------ needed / used
+    def _beyond_needed(self, view: PrincipalView) -> None:
+        assert self.needed is not None
+        per_stmt: dict[int, tuple[Statement, list[str], list[str]]] = {}
+        for action, grants in view.allowed_actions().items():
+            if action in NECESSARY_ON_STAR and not self.needed.action_needed(action):
+                pass
+            for g in grants:
+                entry = per_stmt.setdefault(id(g.statement), (g.statement, [], []))
+                if not self.needed.action_needed(g.action):
+                    entry[1].append(g.action)
+                else:
+                    extra = [r for r in g.resources if not self.needed.covers(g.action, r)]
+                    if extra:
+                        entry[2].append(f"{g.action} on {', '.join(extra)}")
+        for stmt, actions, resources in per_stmt.values():
+            if not actions and not resources:
+                continue
+            parts = []
+            if actions:
+                parts.append(f"{len(actions)} action(s) not needed: {_short(actions, 8)}")
+            if resources:
+                parts.append(f"{len(resources)} grant(s) on resources beyond the needed ones: {_short(resources, 4)}")
+            self._add(
+                ("needed", view.principal.name, id(stmt)),
+                _Pending(
+                    R.BEYOND_NEEDED,
+                    self._where(stmt, view.principal),
+                    f"{stmt.describe()}: " + "; ".join(parts),
+                    {
+                        "extra_actions": actions[:200],
+                        "extra_action_count": len(actions),
+                        "extra_resources": resources[:100],
+                        "needed": [f"{a} {' '.join(r)}" for a, r in self.needed.entries][:100],
+                    },
+                    key=f"{view.principal.name}:{stmt.policy.name if stmt.policy else ''}:{stmt.index}",
+                ),
+                None,
+            )
+
+    def _unused(self, view: PrincipalView) -> None:
+        assert self.used is not None
+        used = self.used
+        per_stmt: dict[int, tuple[Statement, list[str]]] = {}
+        for action, grants in view.allowed_actions().items():
+            if action in used:
+                continue
+            for g in grants:
+                per_stmt.setdefault(id(g.statement), (g.statement, []))[1].append(g.action)
+        minimal = minimal_policy(used, self.db)
+        self.minimal_policies[view.principal.arn or view.principal.name] = minimal
+        for stmt, actions in per_stmt.values():
+            self._add(
+                ("unused", view.principal.name, id(stmt)),
+                _Pending(
+                    R.UNUSED,
+                    self._where(stmt, view.principal),
+                    f"{stmt.describe()}: {len(actions)} granted action(s) never used: {_short(actions, 8)}",
+                    {
+                        "unused_actions": actions[:200],
+                        "unused_count": len(actions),
+                        "used_actions": sorted(self.db.canonical(a) for a in used)[:200],
+                        "minimal_policy": json.dumps(minimal, indent=2),
+                    },
+                    key=f"{view.principal.name}:{stmt.policy.name if stmt.policy else ''}:{stmt.index}",
+                ),
+                None,
+            )
+
+
+def minimal_policy(used: Mapping[str, set[str]], db: ActionDatabase) -> dict[str, Any]:
+    """The smallest policy allowing exactly the observed calls, one statement per resource set."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for action, resources in sorted(used.items()):
+        info = db.info(action)
+        res = ("*",) if info is not None and not info.supports_resources else tuple(sorted(resources)) or ("*",)
+        if "*" in res:
+            res = ("*",)
+        groups.setdefault(res, []).append(db.canonical(action))
+    statements = [
+        {"Effect": "Allow", "Action": sorted(actions), "Resource": list(res) if len(res) > 1 else res[0]}
+        for res, actions in sorted(groups.items())
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}

@@ -1,0 +1,327 @@
+"""Per-principal evaluation: what does this role effectively get, for one action, after Deny and boundary?
+
+The IAM rules that matter here (simplified from AWS's evaluation logic, without SCPs and
+resource policies): an action is granted when an identity-policy Allow matches it and no
+explicit Deny covers it, and - when a permissions boundary is set - the boundary allows it too.
+A Deny neutralises a grant only where it *fully* covers it: an unconditional Deny whose actions
+match and whose resources contain the granted resources. Conditional Denies are recorded, not trusted.
+
+Conditions on an Allow narrow a grant only when the key applies to the action and actually
+scopes what is reachable (``iam:PassedToService``, ``aws:ResourceTag/...``, ``s3:prefix``,
+``kms:ViaService``, ``sagemaker:*`` guardrail keys); other conditions (``aws:RequestedRegion``,
+``aws:SourceIp``...) are noted as "conditioned" but leave the grant as broad as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pytest_mlsec.iam.actiondb import ActionDatabase, ActionInfo, wildcard_match
+from pytest_mlsec.iam.model import NEGATED_OPERATORS, Principal, Statement
+
+# Global keys that say something about the request or the caller, not about which resources
+# are reachable: they never make a broad grant narrow.
+NON_SCOPING_GLOBAL = frozenset(
+    {
+        "aws:requestedregion",
+        "aws:securetransport",
+        "aws:multifactorauthpresent",
+        "aws:multifactorauthage",
+        "aws:currenttime",
+        "aws:epochtime",
+        "aws:sourceip",
+        "aws:sourcevpc",
+        "aws:sourcevpce",
+        "aws:vpcsourceip",
+        "aws:useragent",
+        "aws:referer",
+        "aws:principaltype",
+        "aws:userid",
+        "aws:username",
+        "aws:tokenissuetime",
+        "aws:viaawsservice",
+        "aws:principalisawsservice",
+        "aws:principalaccount",
+        "aws:principalorgid",
+        "aws:principalorgpaths",
+        "aws:principalarn",
+        "aws:principalservicename",
+        "aws:resourceaccount",
+        "aws:resourceorgid",
+        "aws:resourceorgpaths",
+        "aws:federatedprovider",
+        "aws:ec2instancesourcevpc",
+        "aws:ec2instancesourceprivateipv4",
+        "aws:sourceidentity",
+    }
+)
+SCOPING_GLOBAL = frozenset(
+    {"aws:sourcearn", "aws:sourceaccount", "aws:calledvia", "aws:calledviafirst", "aws:calledvialast"}
+)
+# Service keys that apply to every action of their service but are not listed per action.
+SERVICE_WIDE = frozenset({"kms:viaservice"})
+NON_SCOPING_SUFFIXES = (
+    ":tlsversion",
+    ":signatureversion",
+    ":authtype",
+    ":x-amz-content-sha256",
+    ":signatureage",
+    ":calleraccount",
+    ":region",
+    ":resourceaccount",
+)
+_TEMPLATE = re.compile(r"[/:]?(\$\{[^}]*\}|<[^>]*>|tag-key)$")
+
+
+def _key_family(key: str) -> str:
+    """``aws:ResourceTag/team`` and ``aws:resourcetag/${TagKey}`` are the same family."""
+    low = key.lower()
+    if "/" in low:
+        return low.split("/", 1)[0] + "/"
+    return _TEMPLATE.sub("", low)
+
+
+def key_applies(key: str, info: ActionInfo | None) -> bool:
+    """Does condition key ``key`` exist in the request context of this action?"""
+    low = key.lower()
+    if low in SCOPING_GLOBAL:
+        return True
+    if info is None:
+        return True  # unknown action: give the benefit of the doubt, the grant is noted as conditioned
+    if low in SERVICE_WIDE and info.name.lower().startswith(low.split(":")[0] + ":"):
+        return True
+    if low in info.condition_keys:
+        return True
+    family = _key_family(low)
+    return any(_key_family(k) == family for k in info.condition_keys)
+
+
+def key_scopes(operator: str, key: str, values: tuple[str, ...], info: ActionInfo | None) -> bool:
+    """True when this condition really limits which resources (or services) the grant reaches."""
+    op = operator.lower()
+    low = key.lower()
+    if any(n in op for n in NEGATED_OPERATORS) or op.endswith("ifexists") or op.startswith("null"):
+        return False
+    if op.startswith("bool") and not low.startswith("sagemaker:"):
+        return False
+    if not values or all(v.strip() in ("*", "") for v in values):
+        return False
+    if low in NON_SCOPING_GLOBAL or low.startswith("aws:principaltag/") or low.endswith(NON_SCOPING_SUFFIXES):
+        return False
+    if (
+        low.startswith("aws:")
+        and low not in SCOPING_GLOBAL
+        and not low.startswith(("aws:resourcetag/", "aws:requesttag/", "aws:tagkeys"))
+    ):
+        return False
+    return key_applies(key, info)
+
+
+def is_broad(resource: str) -> bool:
+    """Does this resource pattern cover every resource of its type (``*``, ``role/*``, ``arn:aws:s3:::*``)?"""
+    r = resource.strip()
+    if not r or r == "*" or set(r) <= {"*", "?"}:
+        return True
+    if not r.lower().startswith("arn:"):
+        return r.startswith("*")
+    parts = r.split(":", 5)
+    if len(parts) < 6:
+        return r.endswith("*")
+    service, rest = parts[2], parts[5]
+    if rest.startswith(("*", "?")) or rest == "":
+        return True
+    if service in ("s3", "*"):
+        return False
+    m = re.match(r"^[A-Za-z0-9_.-]+[/:]", rest)
+    name = rest[m.end() :] if m else rest
+    return name == "" or name.startswith(("*", "?"))
+
+
+def patterns_overlap(a: str, b: str) -> bool:
+    """Could two resource patterns match a common resource? (conservative approximation)"""
+    if a == "*" or b == "*" or wildcard_match(a, b) or wildcard_match(b, a):
+        return True
+    pa = re.split(r"[*?]", a, maxsplit=1)[0].lower()
+    pb = re.split(r"[*?]", b, maxsplit=1)[0].lower()
+    return ("*" in a or "?" in a or "*" in b or "?" in b) and (pa.startswith(pb) or pb.startswith(pa))
+
+
+def resource_covered(patterns: Iterable[str], not_resource: bool, resource: str) -> bool:
+    """Does a statement's resource element contain every resource matched by ``resource``?"""
+    if not_resource:
+        return not any(patterns_overlap(p, resource) for p in patterns)
+    return any(wildcard_match(p, resource) for p in patterns)
+
+
+@dataclass
+class Grant:
+    """One Allow statement granting ``action``, after Deny and boundary trimmed it."""
+
+    statement: Statement
+    action: str
+    resources: tuple[str, ...]
+    scoped_by: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def conditioned(self) -> bool:
+        return bool(self.conditions)
+
+    @property
+    def broad(self) -> bool:
+        """Reaches every resource of its type, with no condition that scopes it."""
+        return not self.scoped_by and any(is_broad(r) for r in self.resources)
+
+    def describe(self) -> str:
+        res = ", ".join(self.resources)
+        cond = f" when {'; '.join(self.conditions)}" if self.conditions else ""
+        return f"{self.statement.describe()} allows {self.action} on {res}{cond}"
+
+
+class StatementIndex:
+    """Expanded action sets per statement, shared across principals (managed policies are shared)."""
+
+    def __init__(self, db: ActionDatabase) -> None:
+        self.db = db
+        self._sets: dict[int, frozenset[str]] = {}
+
+    def expanded(self, stmt: Statement) -> frozenset[str]:
+        key = id(stmt)
+        cached = self._sets.get(key)
+        if cached is None:
+            if len(stmt.actions) == 1:
+                cached = self.db.expand(stmt.actions[0])
+            else:
+                cached = frozenset().union(*(self.db.expand(a) for a in stmt.actions))
+            self._sets[key] = cached
+        return cached
+
+    def matches(self, stmt: Statement, action_low: str) -> bool:
+        hit = action_low in self.expanded(stmt)
+        if not hit and not self.db.known(action_low):
+            hit = any(wildcard_match(p, action_low) for p in stmt.actions)
+        return hit != stmt.not_action
+
+    def granted_set(self, stmt: Statement) -> frozenset[str]:
+        """Every known action the statement's action element reaches (NotAction complemented)."""
+        s = self.expanded(stmt)
+        return self.db.all_actions - s if stmt.not_action else s
+
+
+def describe_condition(op: str, key: str, values: tuple[str, ...]) -> str:
+    shown = ", ".join(values[:3]) + (", ..." if len(values) > 3 else "")
+    return f"{op} {key} = {shown}"
+
+
+class PrincipalView:
+    """Queries over one principal's merged policies."""
+
+    def __init__(self, principal: Principal, index: StatementIndex) -> None:
+        self.principal = principal
+        self.index = index
+        self.db = index.db
+        stmts = [s for p in principal.policies for s in p.statements]
+        self.allows = [s for s in stmts if s.allow]
+        self.denies = [s for s in stmts if not s.allow]
+        boundary = principal.boundary.statements if principal.boundary else []
+        self.boundary_allows = [s for s in boundary if s.allow]
+        self.denies += [s for s in boundary if not s.allow]
+        self.has_boundary = principal.boundary is not None
+        self._cache: dict[str, list[Grant]] = {}
+
+    def grants(self, action: str) -> list[Grant]:
+        """Effective grants of ``action`` (empty when not granted or fully denied)."""
+        low = action.lower()
+        cached = self._cache.get(low)
+        if cached is not None:
+            return cached
+        info = self.db.info(low)
+        name = info.name if info else action
+        out: list[Grant] = []
+        for stmt in self.allows:
+            if not self.index.matches(stmt, low):
+                continue
+            grant = self._grant(stmt, name, info)
+            if grant is not None:
+                out.append(grant)
+        self._cache[low] = out
+        return out
+
+    def _grant(self, stmt: Statement, name: str, info: ActionInfo | None) -> Grant | None:
+        low = name.lower()
+        resources = ("*",) if stmt.not_resource else stmt.resources
+        notes: list[str] = []
+        if stmt.not_resource:
+            notes.append(f"NotResource {list(stmt.resources)}: everything else is granted")
+        if info is not None and not info.supports_resources:
+            resources = ("*",)
+        scoped: list[str] = []
+        conds: list[str] = []
+        for op, key, values in stmt.condition_keys():
+            conds.append(describe_condition(op, key, values))
+            if key_scopes(op, key, values, info):
+                scoped.append(key)
+        kept: list[str] = []
+        for r in resources:
+            denied_by = None
+            for d in self.denies:
+                if not self.index.matches(d, low):
+                    continue
+                if not resource_covered(d.resources, d.not_resource, r):
+                    if d.not_resource or any(patterns_overlap(p, r) for p in d.resources):
+                        notes.append(f"partly denied by {d.describe()}")
+                    continue
+                if d.conditions:
+                    notes.append(f"denied only under conditions by {d.describe()}")
+                    continue
+                denied_by = d
+                break
+            if denied_by is not None:
+                continue
+            kept.extend(self._bounded(low, r, notes))
+        if not kept:
+            return None
+        return Grant(stmt, name, tuple(dict.fromkeys(kept)), tuple(scoped), tuple(conds), notes)
+
+    def _bounded(self, low: str, resource: str, notes: list[str]) -> list[str]:
+        if not self.has_boundary:
+            return [resource]
+        out: list[str] = []
+        for b in self.boundary_allows:
+            if not self.index.matches(b, low):
+                continue
+            if b.not_resource or resource_covered(b.resources, False, resource):
+                return [resource]
+            narrower = [p for p in b.resources if wildcard_match(resource, p)]
+            out.extend(narrower)
+        if not out:
+            notes.append("blocked by the permissions boundary")
+        return out
+
+    def candidate_actions(self, interesting: frozenset[str]) -> set[str]:
+        """Which of ``interesting`` (lower-case) some Allow statement reaches, before Deny."""
+        found: set[str] = set()
+        for stmt in self.allows:
+            reach = self.index.expanded(stmt)
+            if stmt.not_action:
+                found |= interesting - reach
+            else:
+                found |= interesting & reach if len(reach) > len(interesting) else reach & interesting
+        return found
+
+    def allowed_actions(self) -> dict[str, list[Grant]]:
+        """Every known action granted, with its grants (used by needed/used comparisons)."""
+        candidates: set[str] = set()
+        for stmt in self.allows:
+            candidates |= self.index.granted_set(stmt)
+            if not stmt.not_action:
+                candidates |= {a.lower() for a in stmt.actions if "*" not in a and "?" not in a}
+        out: dict[str, list[Grant]] = {}
+        for action in sorted(candidates):
+            g = self.grants(action)
+            if g:
+                out[action] = g
+        return out
