@@ -21,9 +21,19 @@ def main(out: str = "benchmarks/data/integrity-model") -> None:
     block = bytearray(os.urandom(64 * MiB))
     plan = [(f"model-{i:05d}-of-00004.safetensors", 400 * MiB) for i in range(1, 5)]
     plan += [(f"optimizer/shard-{i:02d}.bin", 35 * MiB) for i in range(40)]
-    plan += [(name, 4096 + i * 1000) for i, name in enumerate(
-        ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
-         "special_tokens_map.json", "model.safetensors.index.json"])]
+    plan += [
+        (name, 4096 + i * 1000)
+        for i, name in enumerate(
+            [
+                "config.json",
+                "generation_config.json",
+                "tokenizer.json",
+                "tokenizer_config.json",
+                "special_tokens_map.json",
+                "model.safetensors.index.json",
+            ]
+        )
+    ]
     for n, (name, size) in enumerate(plan):
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)

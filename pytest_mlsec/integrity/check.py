@@ -34,6 +34,8 @@ _OPTIONS: dict[str, type] = {
     "workers": int,
 }
 
+_TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", list: "a list of paths"}
+
 
 class IntegrityCheck(BaseCheck):
     name = "integrity"
@@ -87,7 +89,7 @@ class IntegrityCheck(BaseCheck):
             if expected is None:
                 raise ConfigError(source, key, f"unknown option {name!r} (known: {', '.join(sorted(_OPTIONS))})")
             if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-                raise ConfigError(source, f"{key}.{name}", f"must be a {getattr(expected, '__name__', expected)}")
+                raise ConfigError(source, f"{key}.{name}", f"must be {_TYPE_NAMES[expected]}")
             if isinstance(value, list) and not all(isinstance(v, str) for v in value):
                 raise ConfigError(source, f"{key}.{name}", "must be a list of paths")
 

@@ -40,9 +40,7 @@ def ec_keypair(directory: Path, name: str = "key") -> tuple[Path, Path]:
     private = directory / f"{name}.pem"
     public = directory / f"{name}.pub.pem"
     private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     public.write_bytes(
         key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)

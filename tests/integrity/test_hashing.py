@@ -11,7 +11,9 @@ from pytest_mlsec.integrity import hashing
 from pytest_mlsec.integrity.hashing import HashUnavailable, git_blob_sha1, hash_file, hash_files
 
 
-@pytest.mark.parametrize("size", [0, 1, hashing.CHUNK_SIZE - 1, hashing.CHUNK_SIZE, hashing.CHUNK_SIZE + 1, 3 * hashing.CHUNK_SIZE + 7])
+@pytest.mark.parametrize(
+    "size", [0, 1, hashing.CHUNK_SIZE - 1, hashing.CHUNK_SIZE, hashing.CHUNK_SIZE + 1, 3 * hashing.CHUNK_SIZE + 7]
+)
 def test_sha256_matches_hashlib_across_chunk_boundaries(tmp_path: Path, size: int) -> None:
     data = random.Random(size).randbytes(size)
     p = tmp_path / "f"
@@ -43,7 +45,8 @@ def test_unknown_algorithm() -> None:
 
 def test_unreadable_file_is_an_error_result_not_an_exception(tmp_path: Path) -> None:
     result = hash_file(tmp_path / "missing")
-    assert result.error and not result.digest
+    assert result.error
+    assert not result.digest
 
 
 def test_git_blob_sha1_matches_git(tmp_path: Path) -> None:
@@ -76,4 +79,5 @@ def test_progress_is_reported(tmp_path: Path) -> None:
     (tmp_path / "b").write_bytes(b"bb")
     seen: list[str] = []
     list(hash_files([tmp_path / "a", tmp_path / "b"], workers=2, progress=seen.append))
-    assert len(seen) == 2 and seen[-1].startswith("hashing 2/2")
+    assert len(seen) == 2
+    assert seen[-1].startswith("hashing 2/2")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -26,7 +27,9 @@ def test_manifest_records_every_file_with_size_and_sha256(model_dir: Path) -> No
     m = create_manifest(model_dir)
     assert m.algorithm == "sha256"
     paths = [f.path for f in m.files]
-    assert paths == sorted(["config.json", "empty.txt", "model.safetensors", "pytorch_model.bin", "tokenizer/vocab.txt"])
+    assert paths == sorted(
+        ["config.json", "empty.txt", "model.safetensors", "pytorch_model.bin", "tokenizer/vocab.txt"]
+    )
     by = m.by_path()
     data = (model_dir / "model.safetensors").read_bytes()
     assert by["model.safetensors"] == FileDigest("model.safetensors", len(data), hashlib.sha256(data).hexdigest())
@@ -46,9 +49,12 @@ def test_json_round_trip_and_canonical_digest(model_dir: Path) -> None:
     assert m.digest == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
     # Order of files in the input does not change the canonical form or the digest.
     shuffled = Manifest(m.algorithm, tuple(reversed(m.files)))
-    assert shuffled.to_json() == text and shuffled.digest == m.digest
+    assert shuffled.to_json() == text
+    assert shuffled.digest == m.digest
     # Any change to an entry changes the digest.
-    changed = Manifest(m.algorithm, (*m.files[:-1], FileDigest(m.files[-1].path, m.files[-1].size + 1, m.files[-1].digest)))
+    changed = Manifest(
+        m.algorithm, (*m.files[:-1], FileDigest(m.files[-1].path, m.files[-1].size + 1, m.files[-1].digest))
+    )
     assert changed.digest != m.digest
 
 
@@ -218,20 +224,41 @@ GOOD_DIGEST = "0" * 64
         ('{"algorithm": "md5", "files": []}', "not supported"),
         ('{"algorithm": "sha256", "files": {}}', "'files' must be a list"),
         ('{"algorithm": "sha256", "files": [1]}', r"files\[0\] must be an object"),
-        ('{"algorithm": "sha256", "files": [{"path": 1, "size": 1, "digest": "%s"}]}' % GOOD_DIGEST, "path must be a string"),
-        ('{"algorithm": "sha256", "files": [{"path": "a", "size": "1", "digest": "%s"}]}' % GOOD_DIGEST, "size must be"),
-        ('{"algorithm": "sha256", "files": [{"path": "a", "size": -1, "digest": "%s"}]}' % GOOD_DIGEST, "size must be"),
-        ('{"algorithm": "sha256", "files": [{"path": "a", "size": true, "digest": "%s"}]}' % GOOD_DIGEST, "size must be"),
+        (
+            f'{{"algorithm": "sha256", "files": [{{"path": 1, "size": 1, "digest": "{GOOD_DIGEST}"}}]}}',
+            "path must be a string",
+        ),
+        (
+            f'{{"algorithm": "sha256", "files": [{{"path": "a", "size": "1", "digest": "{GOOD_DIGEST}"}}]}}',
+            "size must be",
+        ),
+        (
+            f'{{"algorithm": "sha256", "files": [{{"path": "a", "size": -1, "digest": "{GOOD_DIGEST}"}}]}}',
+            "size must be",
+        ),
+        (
+            f'{{"algorithm": "sha256", "files": [{{"path": "a", "size": true, "digest": "{GOOD_DIGEST}"}}]}}',
+            "size must be",
+        ),
         ('{"algorithm": "sha256", "files": [{"path": "a", "size": 1, "digest": "xyz"}]}', "64 lowercase hex"),
         ('{"algorithm": "sha256", "files": [{"path": "a", "size": 1, "digest": null}]}', "digest must be a string"),
-        ('{"algorithm": "sha256", "files": [{"path": "../etc/passwd", "size": 1, "digest": "%s"}]}' % GOOD_DIGEST, "'..'"),
-        ('{"algorithm": "sha256", "files": [{"path": "/etc/passwd", "size": 1, "digest": "%s"}]}' % GOOD_DIGEST, "absolute"),
-        ('{"algorithm": "sha256", "files": [{"path": "a", "size": 1, "digest": "%s", "x": 1}]}' % GOOD_DIGEST, "unknown keys"),
+        (
+            f'{{"algorithm": "sha256", "files": [{{"path": "../etc/passwd", "size": 1, "digest": "{GOOD_DIGEST}"}}]}}',
+            "'..'",
+        ),
+        (
+            f'{{"algorithm": "sha256", "files": [{{"path": "/etc/passwd", "size": 1, "digest": "{GOOD_DIGEST}"}}]}}',
+            "absolute",
+        ),
+        (
+            f'{{"algorithm": "sha256", "files": [{{"path": "a", "size": 1, "digest": "{GOOD_DIGEST}", "x": 1}}]}}',
+            "unknown keys",
+        ),
         ('{"algorithm": "sha256", "files": [], "surprise": 1}', "unknown keys"),
         ('{"algorithm": "sha256", "files": [], "version": 2}', "'version' must be 1"),
         (
-            '{"algorithm": "sha256", "files": [{"path": "a", "size": 1, "digest": "%s"}, '
-            '{"path": "a", "size": 1, "digest": "%s"}]}' % (GOOD_DIGEST, GOOD_DIGEST),
+            f'{{"algorithm": "sha256", "files": [{{"path": "a", "size": 1, "digest": "{GOOD_DIGEST}"}}, '
+            f'{{"path": "a", "size": 1, "digest": "{GOOD_DIGEST}"}}]}}',
             "listed twice",
         ),
     ],
@@ -259,20 +286,30 @@ def test_load_manifest_missing_file(tmp_path: Path) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
-                    max_leaves=20))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+        max_leaves=20,
+    )
+)
 def test_from_json_never_raises_anything_but_manifest_error(value: object) -> None:
-    try:
+    with contextlib.suppress(ManifestError):
         Manifest.from_json(json.dumps(value))
-    except ManifestError:
-        pass
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.from_regex(r"[a-z]{1,6}(/[a-z]{1,6}){0,2}", fullmatch=True),
-                          st.integers(0, 2**40), st.binary(min_size=32, max_size=32)), max_size=8,
-                unique_by=lambda t: t[0]))
+@given(
+    st.lists(
+        st.tuples(
+            st.from_regex(r"[a-z]{1,6}(/[a-z]{1,6}){0,2}", fullmatch=True),
+            st.integers(0, 2**40),
+            st.binary(min_size=32, max_size=32),
+        ),
+        max_size=8,
+        unique_by=lambda t: t[0],
+    )
+)
 def test_round_trip_any_valid_manifest(entries: list[tuple[str, int, bytes]]) -> None:
     m = Manifest("sha256", tuple(FileDigest(p, s, d.hex()) for p, s, d in entries))
     assert Manifest.from_json(m.to_json()) == m
