@@ -60,7 +60,7 @@ class GateSettings:
     gated_aliases: tuple[str, ...] = ("*",)
     gated_stages: tuple[str, ...] = DEFAULT_GATED_STAGES
     require_verdict: bool = True
-    orphan_window_s: float = 300.0
+    orphan_window_s: float = 60.0
     manifest_algorithm: str = "sha256"
     state_dir: Path | None = None
 
@@ -111,7 +111,7 @@ class GateSettings:
             audit_log = default_audit_dir / "mlsec-audit.jsonl"
         else:
             audit_log = Path.cwd() / "mlsec-audit.jsonl"
-        window_text = pick(ENV_ORPHAN_WINDOW, "orphan_window_seconds") or "300"
+        window_text = pick(ENV_ORPHAN_WINDOW, "orphan_window_seconds") or "60"
         try:
             window = float(window_text)
         except ValueError:

@@ -154,6 +154,7 @@ class GateMixin:
         dropped = sorted({t.key for t in tags or () if t.key.startswith(TAG_PREFIX)})
         self.get_registered_model(name)  # type: ignore[attr-defined]  # the same error as MLflow, before any work
         decision_id = uuid.uuid4().hex
+        started_ms = int(time.time() * 1000)
         location = source
         try:
             location = self._mlsec_location(source, model_id)
@@ -179,7 +180,7 @@ class GateMixin:
             blocking = list(verdict.blocking) or [
                 unavailable(ARTIFACTS_UNAVAILABLE, location, "no integrity manifest could be built", key="manifest")
             ]
-            removed = self._mlsec_remove_orphan(name)
+            removed = self._mlsec_remove_orphan(name, started_ms)
             self._mlsec_audit.write(
                 audit.REFUSED,
                 verdict="refused",
@@ -258,13 +259,14 @@ class GateMixin:
 
         return MlflowClient(tracking_uri=self._mlsec_tracking_uri)
 
-    def _mlsec_remove_orphan(self, name: str) -> bool:
+    def _mlsec_remove_orphan(self, name: str, call_started_ms: int) -> bool:
         """Delete ``name`` if it is the empty registered model this registration just created.
 
         One conditional ``DELETE`` decides, so a concurrent registration cannot lose a version:
         the row goes only while it has no versions, tags, aliases or description, was never
-        updated (``last_updated_time == creation_time``) and is younger than the orphan window
-        (and, when this process created it, has exactly the creation time we recorded). A
+        updated (``last_updated_time == creation_time``) and was created at most the orphan window
+        before this registration call began (``mlflow.register_model`` creates it milliseconds
+        before); when this process created it, its creation time must also be the one recorded. A
         version committed concurrently makes the condition false (or trips the foreign key).
         """
         import sqlalchemy
@@ -274,7 +276,6 @@ class GateMixin:
             SqlRegisteredModelAlias,
             SqlRegisteredModelTag,
         )
-        from mlflow.utils.time import get_current_time_millis
 
         with self._mlsec_lock:
             recorded = self._mlsec_fresh.pop(name, None)
@@ -285,7 +286,7 @@ class GateMixin:
             *self._get_workspace_clauses(rm),  # type: ignore[attr-defined]
             rm.description.is_(None),
             rm.last_updated_time == rm.creation_time,
-            rm.creation_time >= get_current_time_millis() - window_ms,
+            rm.creation_time >= call_started_ms - window_ms,
         ]
         if recorded:
             conditions.append(rm.creation_time == recorded)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import struct
+import uuid
 from pathlib import Path
 
 MLMODEL = "artifact_path: model\nflavors:\n  python_function:\n    loader_module: mlflow.pyfunc.model\n"
@@ -58,3 +59,16 @@ def unsafe_model(folder: Path, marker: Path) -> Path:
     (folder / "MLmodel").write_text(MLMODEL)
     (folder / "model.pkl").write_bytes(payload_pickle(marker))
     return folder
+
+
+def log_model_folder(folder: Path, artifact_path: str) -> tuple[str, str]:
+    """Log ``folder`` as artifacts of a new run (current tracking URI); return (run_id, artifact URI)."""
+    import mlflow
+
+    with mlflow.start_run() as run:
+        mlflow.log_artifacts(str(folder), artifact_path)
+    return run.info.run_id, f"{run.info.artifact_uri.rstrip('/')}/{artifact_path}"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
