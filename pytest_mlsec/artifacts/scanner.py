@@ -1,0 +1,397 @@
+"""The dispatcher: every file and archive member is recognised by content and sent to its scanner.
+
+One :class:`Dispatcher` per target holds the options and the decompression budget shared by
+all nesting levels. Format scanners owned by other modules are imported lazily: a recognised
+format whose scanner is missing yields a finding, never an ImportError.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+from pytest_mlsec.artifacts import rules as R
+from pytest_mlsec.artifacts.base import ByteSource, FileSource, ScanOptions
+from pytest_mlsec.artifacts.pickle_findings import judge
+from pytest_mlsec.artifacts.pickle_vm import run_vm
+from pytest_mlsec.artifacts.sniff import HEAD, sniff
+from pytest_mlsec.findings import Finding, Location, Severity
+
+_EXTERNAL: dict[str, tuple[str, str, str]] = {
+    "safetensors": ("pytest_mlsec.artifacts.safetensors_format", "scan_safetensors", "safetensors"),
+    "keras": ("pytest_mlsec.artifacts.keras_format", "scan_keras_zip", "Keras .keras archive"),
+    "hdf5": ("pytest_mlsec.artifacts.keras_format", "scan_hdf5", "HDF5 / Keras .h5"),
+    "onnx": ("pytest_mlsec.artifacts.onnx_format", "scan_onnx", "ONNX model"),
+    "gguf": ("pytest_mlsec.artifacts.gguf_format", "scan_gguf", "GGUF model"),
+    "saved_model": ("pytest_mlsec.artifacts.tensorflow_format", "scan_saved_model_pb", "TensorFlow SavedModel"),
+}
+_INERT_TEXT_PICKLE_ERRORS = frozenset({"malformed", "truncated"})
+
+
+class Dispatcher:
+    """Sniff-and-scan with shared limits. ``scan`` is the ``recurse`` callback format scanners get."""
+
+    def __init__(self, options: ScanOptions) -> None:
+        self.options = options
+        self.decompressed = 0
+
+    # --- budget -------------------------------------------------------------------------------
+    def decompression_left(self) -> int:
+        return max(0, self.options.limits.max_total_decompressed - self.decompressed)
+
+    def count_decompressed(self, n: int) -> None:
+        self.decompressed += n
+
+    # --- recursion ----------------------------------------------------------------------------
+    def recurse(self, source: ByteSource, location: Location, depth: int) -> Sequence[Finding]:
+        return self.scan(source, location, depth)
+
+    def scan(self, source: ByteSource, location: Location, depth: int = 0, *, kind: str | None = None) -> list[Finding]:
+        """Findings for one file or member; never raises for bad input."""
+        if depth > self.options.limits.max_nesting:
+            return [
+                R.FMT_BOMB.finding(
+                    location,
+                    f"archives nested deeper than {self.options.limits.max_nesting} levels; the rest was not examined",
+                    key="nesting",
+                )
+            ]
+        try:
+            head = source.read(0, HEAD)
+            name = location.member.rsplit("!", 1)[-1] if location.member else (location.path or "")
+            kind = kind or sniff(head, source.size, name)
+            return self._dispatch(kind, head, source, location, depth)
+        except (OSError, ValueError, RecursionError, MemoryError, EOFError) as exc:
+            return [
+                R.FMT_UNREADABLE.finding(
+                    location,
+                    f"could not be read or parsed: {type(exc).__name__}: {exc}",
+                    evidence={"error": type(exc).__name__},
+                    key=type(exc).__name__,
+                )
+            ]
+
+    def _dispatch(self, kind: str, head: bytes, source: ByteSource, location: Location, depth: int) -> list[Finding]:
+        if kind in ("empty", "text") or kind.startswith("media:") or kind == "data-by-name":
+            return []
+        if kind == "pickle":
+            return self.scan_pickle(source, location, depth)
+        if kind in ("maybe-pickle", "maybe-pickle-text"):
+            return self._maybe_pickle(source, location, text=kind == "maybe-pickle-text")
+        if kind == "zip":
+            return self._zip(source, location, depth)
+        if kind == "torch-legacy":
+            from pytest_mlsec.artifacts.torch_format import scan_legacy
+
+            return scan_legacy(source, location, self)
+        if kind == "npy":
+            from pytest_mlsec.artifacts.numpy_format import scan_npy
+
+            return scan_npy(source, location, self, depth)
+        if kind in ("gzip", "bz2", "xz", "lzma", "zlib"):
+            from pytest_mlsec.artifacts.containers import scan_compressed
+
+            found = scan_compressed(source, location, kind, self, depth)
+            if kind in ("lzma", "zlib") and any(f.rule_id == R.FMT_ARCHIVE_BAD.id for f in found):
+                # weak magic: an undecodable "stream" is just an unknown binary file
+                return self._unknown(head, source, location)
+            return found
+        if kind == "tar":
+            from pytest_mlsec.artifacts.containers import scan_tar
+
+            return scan_tar(source, location, self, depth)
+        if kind == "7z":
+            from pytest_mlsec.artifacts.containers import scan_7z
+
+            return scan_7z(source, location, self, depth)
+        if kind in _EXTERNAL:
+            return self.external(kind, source, location, depth)
+        return self._unknown(head, source, location)
+
+    def external(self, kind: str, source: ByteSource, location: Location, depth: int) -> list[Finding]:
+        module_name, func_name, label = _EXTERNAL[kind]
+        try:
+            func: Any = getattr(importlib.import_module(module_name), func_name)
+        except (ImportError, AttributeError) as exc:
+            return [
+                R.FMT_SCANNER_MISSING.finding(
+                    location,
+                    f"format {label} recognised but its scanner is unavailable ({type(exc).__name__}: {exc})",
+                    evidence={"format": kind, "module": module_name},
+                    key=kind,
+                )
+            ]
+        return list(func(source, location, self.options, self.recurse, depth))
+
+    def _unknown(self, head: bytes, source: ByteSource, location: Location) -> list[Finding]:
+        return [
+            R.FMT_UNKNOWN.finding(
+                location,
+                f"{source.size}-byte binary file of unrecognised format (first bytes {head[:16].hex()}); "
+                "nothing about it was verified",
+                evidence={"size": source.size, "magic": head[:16].hex()},
+                key="unknown-format",
+            )
+        ]
+
+    # --- pickles ------------------------------------------------------------------------------
+    def scan_pickle(self, source: ByteSource, location: Location, depth: int = 0) -> list[Finding]:
+        run = run_vm(source, location, self.options.limits)
+        return judge(run, location, self.options)
+
+    def _maybe_pickle(self, source: ByteSource, location: Location, *, text: bool) -> list[Finding]:
+        """Protocol 0/1 pickles start with an ordinary opcode; decide from what the VM manages to do."""
+        run = run_vm(source, location, self.options.limits)
+        reached_stop = run.pickles > 0
+        real_globals = [g for g in run.globals if _identifier_path(g.raw_module) and _identifier_path(g.raw_name)]
+        # text needs a call too: "cfg\nvalue\n" is a GLOBAL to a text file, not a pickle to a person
+        is_pickle = reached_stop or (bool(real_globals) and (run.calls > 0 or not text))
+        if not is_pickle:
+            if text:
+                return []
+            return self._unknown(source.read(0, 16), source, location)
+        return judge(run, location, self.options)
+
+    # --- zip ----------------------------------------------------------------------------------
+    def _zip(self, source: ByteSource, location: Location, depth: int) -> list[Finding]:
+        from pytest_mlsec.artifacts import zip_format as Z
+        from pytest_mlsec.artifacts.slices import SliceSource
+        from pytest_mlsec.artifacts.torch_format import scan_pickle_run, storage_keys, torch_prefixes
+
+        limits = self.options.limits
+        try:
+            directory = Z.read_directory(source, limits.max_members)
+        except Z.ZipError as exc:
+            limit_hit = "limit" in str(exc)
+            rule = R.FMT_BOMB if limit_hit else R.FMT_ARCHIVE_BAD
+            found = [rule.finding(location, f"zip archive: {exc}", key="directory")]
+            return found
+        findings: list[Finding] = []
+        for member in directory.members:
+            Z.locate_data(source, member)
+        if directory.prefix_bytes:
+            findings.extend(
+                self.scan(SliceSource(source, 0, directory.prefix_bytes), location.inside("<prefix data>"), depth + 1)
+            )
+        for a, b in Z.overlapping(directory.members):
+            findings.append(
+                R.FMT_BOMB.finding(
+                    location,
+                    f"members {a.name!r} and {b.name!r} overlap (overlapping-file zip bomb or crafted archive)",
+                    key=f"overlap:{a.name}:{b.name}",
+                )
+            )
+            break
+        names = [m.name for m in directory.members]
+        name_set = set(names)
+        if "config.json" in name_set and "metadata.json" in name_set:
+            findings.extend(self.external("keras", source, location, depth))
+            return findings + Z.tamper_findings(directory, location)
+        prefixes = torch_prefixes(names)
+        storages: set[str] = set()
+        by_name = {m.name: m for m in directory.members}
+        done: set[str] = set()
+        for prefix in prefixes:
+            member = by_name[prefix + "data.pkl"]
+            member_loc = location.inside(member.name)
+            data, problems = Z.member_source(source, member, self, member_loc)
+            findings.extend(problems)
+            done.add(member.name)
+            if data is None:
+                continue
+            Z.check_crc(data, member)
+            run, found = scan_pickle_run(data, member_loc, self)
+            findings.extend(found)
+            keys = storage_keys(run)
+            missing = [k for k in keys if f"{prefix}data/{k}" not in name_set]
+            if missing and run.complete:
+                findings.append(
+                    R.FMT_TORCH_LAYOUT.finding(
+                        member_loc,
+                        f"the pickle references storage(s) {missing[:5]} that the archive does not contain",
+                        key="missing-storage",
+                    )
+                )
+            storages.update(f"{prefix}data/{k}" for k in keys)
+            storages.update(n for n in names if n.startswith(prefix + "data/"))
+        for member in directory.members:
+            if member.name in done or member.name.endswith("/"):
+                continue
+            member_loc = location.inside(member.name)
+            if member.name in storages:
+                findings.extend(self._storage(source, member, member_loc, depth))
+                continue
+            data, problems = Z.member_source(source, member, self, member_loc)
+            findings.extend(problems)
+            if data is None:
+                continue
+            if data.size <= 1 << 20:
+                Z.check_crc(data, member)
+            findings.extend(self.scan(data, member_loc, depth + 1))
+        findings.extend(Z.tamper_findings(directory, location))
+        for member in directory.members:
+            for problem in member.problems:
+                findings.append(
+                    R.FMT_ZIP_TAMPERED.finding(
+                        location.inside(member.name),
+                        f"zip member tampered: {problem}",
+                        evidence={"member": member.name, "problem": problem},
+                        key=problem.split(" ")[0] + ":" + problem[:40],
+                    )
+                )
+        return findings
+
+    def _storage(self, source: ByteSource, member: Any, location: Location, depth: int) -> list[Finding]:
+        """Tensor storages are raw bytes torch never unpickles: sniff only, flag only real payloads."""
+        from pytest_mlsec.artifacts import zip_format as Z
+
+        if member.method != 0:
+            data, problems = Z.member_source(source, member, self, location)
+            if data is None:
+                return problems
+        else:
+            from pytest_mlsec.artifacts.slices import SliceSource
+
+            if member.data_offset < 0:
+                return [R.FMT_ARCHIVE_BAD.finding(location, "storage has no readable local header", key="local")]
+            data = SliceSource(source, member.data_offset, member.csize)
+        head = data.read(0, HEAD)
+        kind = sniff(head, data.size)
+        if kind in ("pickle", "zip", "torch-legacy", "7z", "gzip", "bz2", "xz", "npy", "tar"):
+            found = self.scan(data, location, depth + 1)
+            if kind == "pickle":
+                found = [f for f in found if f.rule_id not in _STRUCTURAL]
+            return found
+        return []
+
+
+_STRUCTURAL = frozenset({R.PKL_MALFORMED.id, R.PKL_TRAILING.id, R.PKL_LIMIT.id})
+
+
+def _identifier_path(text: str) -> bool:
+    return bool(text) and all(part.isidentifier() for part in text.split("."))
+
+
+# --------------------------------------------------------------------------------------------
+# Targets: files, folders, s3://
+
+
+def scan_file(path: str, display: str, options: ScanOptions) -> list[Finding]:
+    location = Location(path=display)
+    try:
+        source = FileSource(path)
+    except OSError as exc:
+        return [R.FMT_UNREADABLE.finding(location, f"cannot open: {exc.strerror or exc}", key="open")]
+    try:
+        return Dispatcher(options).scan(source, location)
+    finally:
+        source.close()
+
+
+def _scan_batch(args: tuple[list[tuple[str, str]], ScanOptions]) -> list[Finding]:
+    paths, options = args
+    out: list[Finding] = []
+    for path, display in paths:
+        out.extend(scan_file(path, display, options))
+    return out
+
+
+_POOL_MIN_FILES = 64
+
+
+def scan_files(files: Sequence[tuple[str, str]], options: ScanOptions, workers: int | None = None) -> list[Finding]:
+    """Scan many files; uses a process pool (both cores) when there are many of them."""
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    if workers <= 1 or len(files) < _POOL_MIN_FILES:
+        return _scan_batch((list(files), options))
+    import concurrent.futures
+    import multiprocessing
+
+    chunk = max(8, len(files) // (workers * 4))
+    batches = [(list(files[i : i + chunk]), options) for i in range(0, len(files), chunk)]
+    try:
+        ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+        with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            results = list(pool.map(_scan_batch, batches))
+    except (OSError, RuntimeError, concurrent.futures.process.BrokenProcessPool):
+        return _scan_batch((list(files), options))
+    return [f for batch in results for f in batch]
+
+
+def scan_target(
+    target: str, options: ScanOptions, s3_options: dict[str, Any] | None = None, *, jobs: int | None = None
+) -> list[Finding]:
+    """All findings for one target (a file, a folder or an ``s3://`` URI)."""
+    if target.startswith("s3://"):
+        return scan_s3(target, options, s3_options or {})
+    from pytest_mlsec.artifacts.folders import folder_findings
+    from pytest_mlsec.rules import TARGET_NOT_FOUND
+    from pytest_mlsec.sources.local import walk_target
+
+    findings: list[Finding] = []
+    files: list[tuple[str, str]] = []
+    for entry in walk_target(target):
+        location = Location(path=entry.display)
+        if entry.kind == "file":
+            files.append((os.fspath(entry.path), entry.display))
+        elif entry.kind == "missing":
+            findings.append(TARGET_NOT_FOUND.finding(location, f"{entry.display}: {entry.detail}", key="missing"))
+        elif entry.kind == "symlink-escape":
+            findings.append(R.FMT_SYMLINK.finding(location, entry.detail, key="symlink"))
+        else:
+            findings.append(R.FMT_UNREADABLE.finding(location, entry.detail or entry.kind, key=entry.kind))
+    findings.extend(scan_files(files, options, workers=jobs or None))
+    if os.path.isdir(target):
+        findings.extend(folder_findings(target, [d for _, d in files], options))
+    return findings
+
+
+def scan_s3(uri: str, options: ScanOptions, s3_options: dict[str, Any]) -> list[Finding]:
+    try:
+        from pytest_mlsec.sources.s3 import walk_s3
+    except ImportError as exc:
+        return [
+            R.FMT_SCANNER_MISSING.finding(
+                Location(resource=uri), f"S3 targets need the S3 source module ({exc})", key="s3"
+            )
+        ]
+    findings: list[Finding] = []
+    try:
+        for location, source in walk_s3(uri, s3_options):
+            findings.extend(Dispatcher(options).scan(source, location))
+    except OSError as exc:
+        rule = _s3_rule()
+        findings.append(rule.finding(Location(resource=getattr(exc, "uri", uri)), str(exc), key="s3-error"))
+    return findings
+
+
+def _s3_rule() -> Any:
+    try:
+        from pytest_mlsec.artifacts import extra_rules
+
+        return getattr(extra_rules, "REMOTE_UNREADABLE", None) or R.FMT_UNREADABLE
+    except ImportError:
+        return R.FMT_UNREADABLE
+
+
+def scan_bytes(data: bytes, name: str = "<bytes>", options: ScanOptions | None = None) -> list[Finding]:
+    """Convenience for tests and integrations: scan an in-memory blob."""
+    from pytest_mlsec.artifacts.base import BytesSource
+
+    return Dispatcher(options or ScanOptions()).scan(BytesSource(data), Location(path=name))
+
+
+def worst(findings: Iterable[Finding]) -> Severity | None:
+    return max((f.severity for f in findings), default=None)
+
+
+def iter_members(findings: Iterable[Finding]) -> Iterator[str]:
+    for f in findings:
+        if f.location.member:
+            yield f.location.member
+
+
+__all__ = ["Dispatcher", "replace", "scan_bytes", "scan_file", "scan_files", "scan_target"]
