@@ -322,7 +322,8 @@ def _polyglot(
                 cd_size = int.from_bytes(record[12:16], "little")
                 cd_offset = int.from_bytes(record[16:20], "little")
                 # Plausible record: its central directory lies before it (zip64 uses 0xFFFFFFFF markers).
-                if cd_offset == 0xFFFFFFFF or cd_offset + cd_size <= base + pos:
+                zip64 = cd_offset == 0xFFFFFFFF and tail[max(0, pos - 20) : pos - 16] == b"PK\x06\x07"
+                if zip64 or cd_offset + cd_size <= base + pos:
                     out.append(
                         R.SAFETENSORS_POLYGLOT.finding(
                             replace(location, offset=base + pos),

@@ -1,0 +1,145 @@
+"""S3 sources against a real moto server on 127.0.0.1 (started and stopped here; no mocks)."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_mlsec.artifacts.keras_format import _SourceFile
+from pytest_mlsec.sources.s3 import S3Error, S3Source, parse_s3_uri, walk_s3
+
+pytestmark = pytest.mark.aws
+FIXTURES = Path(__file__).parent / "fixtures"
+TENSOR_BYTES = 24 << 20
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def client(endpoint: str) -> Any:
+    import boto3
+
+    c = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    c.create_bucket(Bucket="models")
+    # a torch-style zip: small pickle first, then a large stored tensor member
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        with zipfile.ZipFile(FIXTURES / "ckpt_small.pt") as src:
+            zf.writestr("archive/data.pkl", src.read("ckpt_small/data.pkl"))
+        zf.writestr("archive/byteorder", b"little")
+        zf.writestr("archive/data/0", os.urandom(TENSOR_BYTES))
+        zf.writestr("archive/data/1", os.urandom(1 << 20))
+        zf.writestr("archive/version", b"3\n")
+    c.put_object(Bucket="models", Key="bert/pytorch_model.bin", Body=buf.getvalue())
+    c.put_object(Bucket="models", Key="bert/config.json", Body=b'{"model_type": "bert"}')
+    c.put_object(Bucket="models", Key="bert/", Body=b"")  # console folder marker
+    c.put_object(Bucket="models", Key="other.txt", Body=b"x")
+    return c
+
+
+def options(endpoint: str) -> dict[str, Any]:
+    return {"endpoint_url": endpoint, "region": "us-east-1"}
+
+
+def test_parse_uri() -> None:
+    assert parse_s3_uri("s3://b/k/x.pt") == ("b", "k/x.pt")
+    assert parse_s3_uri("s3://b") == ("b", "")
+    with pytest.raises(S3Error):
+        parse_s3_uri("https://b/k")
+    with pytest.raises(S3Error):
+        parse_s3_uri("s3:///k")
+
+
+def test_zip_checkpoint_scanned_without_downloading_tensors(client: Any, endpoint: str) -> None:
+    [(location, source)] = list(walk_s3("s3://models/bert/pytorch_model.bin", options(endpoint)))
+    assert location.resource == "s3://models/bert/pytorch_model.bin"
+    assert source.size > TENSOR_BYTES
+    # read it the way a zip scanner does: tail, central directory, every local header, the pickle
+    with zipfile.ZipFile(_SourceFile(source)) as zf:
+        infos = zf.infolist()
+        for info in infos:
+            header = source.read(info.header_offset, 30)
+            assert header[:4] == b"PK\x03\x04"
+        pickle = zf.read("archive/data.pkl")
+    assert pickle.startswith(b"\x80\x02")
+    assert pickle.endswith(b".")
+    assert source.stats.bytes_fetched < 256 << 10, source.stats
+    assert source.stats.bytes_fetched < source.size / 50
+    assert source.stats.requests <= 12
+
+
+def test_prefix_walk_lists_objects_sorted_and_skips_folder_markers(client: Any, endpoint: str) -> None:
+    got = [loc.resource for loc, _ in walk_s3("s3://models/bert/", options(endpoint))]
+    assert got == ["s3://models/bert/config.json", "s3://models/bert/pytorch_model.bin"]
+    # without the trailing slash a missing object name is taken as a folder
+    assert [loc.resource for loc, _ in walk_s3("s3://models/bert", options(endpoint))] == got
+    assert len(list(walk_s3("s3://models", options(endpoint)))) == 3
+
+
+def test_reads_are_exact(client: Any, endpoint: str) -> None:
+    [(_, source)] = list(walk_s3("s3://models/bert/config.json", options(endpoint)))
+    assert source.read(0, 1000) == b'{"model_type": "bert"}'
+    assert source.read(3, 4) == b"odel"
+    assert source.read(22, 5) == b""
+    with pytest.raises(ValueError):
+        source.read(-1, 2)
+
+
+@pytest.mark.parametrize(
+    ("uri", "code"),
+    [
+        ("s3://no-such-bucket/x.pt", "NoSuchBucket"),
+        ("s3://models/missing.pt", "NoSuchKey"),
+        ("s3://models/missing-prefix/", "NoSuchKey"),
+    ],
+)
+def test_missing_targets_raise_s3error(client: Any, endpoint: str, uri: str, code: str) -> None:
+    with pytest.raises(S3Error) as info:
+        list(walk_s3(uri, options(endpoint)))
+    assert info.value.code in (code, "404", "NoSuchBucket", "NoSuchKey")
+    assert uri.split("/")[2] in str(info.value)
+    assert isinstance(info.value, OSError)
+
+
+def test_object_replaced_during_scan_is_an_error(client: Any, endpoint: str) -> None:
+    client.put_object(Bucket="models", Key="swap.bin", Body=b"A" * 100)
+    [(_, source)] = list(walk_s3("s3://models/swap.bin", options(endpoint)))
+    client.put_object(Bucket="models", Key="swap.bin", Body=b"B" * 100)
+    with pytest.raises(S3Error) as info:
+        source.read(0, 10)
+    assert "changed" in str(info.value)
+
+
+def test_unreachable_endpoint_is_an_s3error() -> None:
+    with pytest.raises(S3Error):
+        list(walk_s3("s3://models/x.pt", {"endpoint_url": "http://127.0.0.1:9", "region": "us-east-1"}))
+
+
+def test_source_over_explicit_client(client: Any) -> None:
+    source = S3Source(client, "models", "other.txt", 1)
+    assert source.read(0, 1) == b"x"
+    assert source.uri == "s3://models/other.txt"
