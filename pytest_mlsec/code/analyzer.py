@@ -1,0 +1,328 @@
+"""The AST analysis behind the code-hazard check.
+
+The source is parsed with :func:`compile` to an AST only; nothing is imported or run. Calls are
+resolved through the file's imports (``import torch as t``, ``from pickle import loads as l``)
+so aliases do not hide a hazard, and the safe twin of each call (``weights_only=True``,
+``Loader=yaml.SafeLoader``, ``revision=<40-hex SHA>``) is recognised so it is not reported.
+
+``eval``/``exec`` are reported only when their argument comes from loaded data: a small
+flow-insensitive taint pass marks names assigned from file/config/environment/network reads.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pytest_mlsec.findings import Severity
+from pytest_mlsec.rules import Rule
+
+from . import rules as R
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One hazard at a 1-based line and column."""
+
+    rule: Rule
+    line: int
+    column: int
+    key: str
+    message: str
+    severity: Severity | None = None
+
+
+TORCH_LOADS = frozenset({"torch.load", "torch.serialization.load"})
+PICKLE_LOADS = frozenset(
+    {
+        "pickle.load", "pickle.loads", "pickle.Unpickler", "cPickle.load", "cPickle.loads", "_pickle.load",
+        "_pickle.loads", "_pickle.Unpickler", "cloudpickle.load", "cloudpickle.loads", "dill.load", "dill.loads",
+        "dill.Unpickler", "joblib.load", "sklearn.externals.joblib.load", "pandas.read_pickle", "shelve.open",
+        "jsonpickle.decode", "numpy.loads", "pickle5.load", "pickle5.loads",
+    }
+)  # fmt: skip
+NUMPY_LOADS = frozenset({"numpy.load", "numpy.lib.npyio.load"})
+YAML_LOADS = frozenset({"yaml.load", "yaml.load_all"})
+YAML_UNSAFE = frozenset({"yaml.unsafe_load", "yaml.unsafe_load_all", "yaml.full_load", "yaml.full_load_all"})
+SAFE_LOADERS = ("SafeLoader", "CSafeLoader", "BaseLoader", "CBaseLoader")
+HUB_DOWNLOADS = frozenset({"hf_hub_download", "snapshot_download"})
+EVALS = frozenset({"eval", "exec", "builtins.eval", "builtins.exec"})
+
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+_CONFIGISH = re.compile(
+    r"(?i)(?:^|_)(?:conf|config|configs|cfg|settings|hparams?|hyperparams|params|args|opts|options|spec|yaml|"
+    r"json|environ|env|request|payload|user_input|query|body|metadata)(?:$|_)"
+)
+_SOURCE_CALLS = frozenset(
+    {
+        "json.load", "json.loads", "yaml.safe_load", "yaml.load", "yaml.full_load", "toml.load", "toml.loads",
+        "tomllib.load", "tomllib.loads", "tomli.load", "tomli.loads", "omegaconf.OmegaConf.load",
+        "omegaconf.OmegaConf.create", "input", "open", "os.getenv", "os.environ.get", "requests.get",
+        "requests.post", "urllib.request.urlopen", "sys.stdin.read", "configparser.ConfigParser",
+    }
+)  # fmt: skip
+_SOURCE_METHODS = frozenset({"read", "read_text", "readline", "readlines", "json", "parse_args", "getenv", "recv"})
+_SOURCE_ATTRS = frozenset({"os.environ", "sys.argv"})
+
+
+class _Imports(ast.NodeVisitor):
+    def __init__(self) -> None:
+        self.aliases: dict[str, str] = {}
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for a in node.names:
+            if a.asname:
+                self.aliases[a.asname] = a.name
+            else:
+                top = a.name.split(".")[0]
+                self.aliases.setdefault(top, top)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level or not node.module:
+            return
+        for a in node.names:
+            if a.name != "*":
+                self.aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+
+
+def _canonical(name: str) -> str:
+    """Map common re-export paths to one name (``np`` aliases are resolved already)."""
+    for prefix, repl in (("numpy.core.", "numpy."), ("pandas.io.pickle.", "pandas.")):
+        if name.startswith(prefix):
+            return repl + name[len(prefix) :]
+    return name
+
+
+class Analyzer:
+    """Hazards of one module (or notebook cell)."""
+
+    def __init__(self, tree: ast.AST, aliases: dict[str, str] | None = None) -> None:
+        imports = _Imports()
+        imports.visit(tree)
+        self.aliases = {**(aliases or {}), **imports.aliases}
+        self.tree = tree
+        self.tainted: set[str] = set()
+        self._taint(tree)
+
+    # -- name resolution ---------------------------------------------------------------------
+
+    def qualname(self, node: ast.AST) -> str | None:
+        if isinstance(node, ast.Name):
+            return _canonical(self.aliases.get(node.id, node.id))
+        if isinstance(node, ast.Attribute):
+            base = self.qualname(node.value)
+            return f"{base}.{node.attr}" if base else None
+        return None
+
+    # -- taint ---------------------------------------------------------------------------------
+
+    def _is_source(self, node: ast.AST) -> bool:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call):
+                name = self.qualname(sub.func)
+                if name in _SOURCE_CALLS:
+                    return True
+                if isinstance(sub.func, ast.Attribute) and sub.func.attr in _SOURCE_METHODS:
+                    return True
+            elif isinstance(sub, ast.Subscript):
+                if self.qualname(sub.value) in _SOURCE_ATTRS:
+                    return True
+            elif isinstance(sub, ast.Attribute):
+                if self.qualname(sub) in _SOURCE_ATTRS or _CONFIGISH.search(sub.attr):
+                    return True
+            elif isinstance(sub, ast.Name) and (sub.id in self.tainted or _CONFIGISH.search(sub.id)):
+                return True
+        return False
+
+    def _taint(self, tree: ast.AST) -> None:
+        assigns: list[tuple[list[ast.expr], ast.AST]] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign):
+                assigns.append((node.targets, node.value))
+            elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+                assigns.append(([node.target], node.value))
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+                assigns.append(([node.target], node.iter))
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                for item in node.items:
+                    if item.optional_vars is not None:
+                        assigns.append(([item.optional_vars], item.context_expr))
+            elif isinstance(node, ast.NamedExpr):
+                assigns.append(([node.target], node.value))
+        for _ in range(4):  # a few rounds reach a fixpoint for realistic code
+            before = len(self.tainted)
+            for targets, value in assigns:
+                if self._is_source(value):
+                    for target in targets:
+                        self.tainted.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+            if len(self.tainted) == before:
+                break
+
+    # -- rules ---------------------------------------------------------------------------------
+
+    def hits(self) -> list[Hit]:
+        found: list[Hit] = []
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Call):
+                found.extend(self._call(node))
+            elif isinstance(node, ast.Dict):
+                found.extend(self._dict(node))
+        found.sort(key=lambda h: (h.line, h.column, h.rule.id))
+        return found
+
+    def _call(self, node: ast.Call) -> Iterable[Hit]:
+        name = self.qualname(node.func)
+        kwargs = {k.arg: k.value for k in node.keywords if k.arg}
+        has_star = any(k.arg is None for k in node.keywords)
+        at = (node.lineno, node.col_offset + 1)
+        if name in TORCH_LOADS:
+            yield from self._torch(node, name, kwargs, has_star, at)
+        elif name in PICKLE_LOADS:
+            yield Hit(R.PICKLE_LOAD, *at, name, f"{name}() deserialises with pickle: loading runs code from the data")
+        elif name in NUMPY_LOADS:
+            allow = kwargs.get("allow_pickle")
+            if allow is not None and not _is_const(allow, False):
+                sev = None if _is_const(allow, True) else Severity.MEDIUM
+                yield Hit(R.NUMPY_PICKLE, *at, name, f"{name}(..., allow_pickle=True) unpickles object arrays", sev)
+        elif name in YAML_UNSAFE:
+            yield Hit(R.YAML_LOAD, *at, name, f"{name}() can construct arbitrary Python objects")
+        elif name in YAML_LOADS:
+            loader = kwargs.get("Loader", node.args[1] if len(node.args) > 1 else None)
+            loader_name = self.qualname(loader) if loader is not None else None
+            if loader is None and has_star:
+                pass
+            elif not (loader_name and loader_name.rsplit(".", 1)[-1] in SAFE_LOADERS):
+                shown = loader_name or ("no Loader" if loader is None else "a dynamic Loader")
+                yield Hit(R.YAML_LOAD, *at, f"{name}:{shown}", f"{name}() with {shown}: not a safe loader")
+        elif name in EVALS or (name and name.rsplit(".", 1)[-1] in ("eval", "exec") and name.startswith("builtins")):
+            yield from self._eval(node, name, at)
+        yield from self._trust_remote_code(node, kwargs, name, at)
+        yield from self._revision(node, name, kwargs, has_star, at)
+
+    def _torch(
+        self, node: ast.Call, name: str, kwargs: dict[str, ast.expr], has_star: bool, at: tuple[int, int]
+    ) -> Iterable[Hit]:
+        value = kwargs.get("weights_only")
+        if value is None:
+            if has_star:
+                yield Hit(R.TORCH_LOAD, *at, f"{name}:kwargs", f"{name}() with **kwargs: weights_only cannot be "
+                          "verified", Severity.MEDIUM)  # fmt: skip
+            else:
+                yield Hit(R.TORCH_LOAD, *at, f"{name}:missing", f"{name}() without weights_only=True unpickles "
+                          "the checkpoint on PyTorch < 2.6")  # fmt: skip
+        elif _is_const(value, False):
+            yield Hit(R.TORCH_LOAD, *at, f"{name}:false", f"{name}(..., weights_only=False) unpickles the checkpoint")
+        elif not _is_const(value, True):
+            yield Hit(R.TORCH_LOAD, *at, f"{name}:dynamic", f"{name}() with a non-literal weights_only",
+                      Severity.MEDIUM)  # fmt: skip
+
+    def _eval(self, node: ast.Call, name: str, at: tuple[int, int]) -> Iterable[Hit]:
+        if not node.args or isinstance(node.args[0], ast.Constant):
+            return
+        if self._is_source(node.args[0]):
+            short = name.rsplit(".", 1)[-1]
+            yield Hit(R.EVAL_CONFIG, *at, short, f"{short}() of a value derived from loaded data or input")
+
+    def _trust_remote_code(
+        self, node: ast.Call, kwargs: dict[str, ast.expr], name: str | None, at: tuple[int, int]
+    ) -> Iterable[Hit]:
+        value = kwargs.get("trust_remote_code")
+        if value is None or _is_const(value, False) or _is_const(value, None):
+            return
+        callee = name or _attr_name(node.func) or "call"
+        if _is_const(value, True):
+            yield Hit(R.TRUST_REMOTE_CODE, *at, callee, f"{callee}(..., trust_remote_code=True) runs repository code")
+        else:
+            yield Hit(R.TRUST_REMOTE_CODE, *at, f"{callee}:dynamic", f"{callee}() with a non-literal "
+                      "trust_remote_code: remote code may be enabled by configuration", Severity.MEDIUM)  # fmt: skip
+
+    def _dict(self, node: ast.Dict) -> Iterable[Hit]:
+        for key, value in zip(node.keys, node.values, strict=True):
+            if isinstance(key, ast.Constant) and key.value == "trust_remote_code" and _is_const(value, True):
+                yield Hit(R.TRUST_REMOTE_CODE, key.lineno, key.col_offset + 1, "dict",
+                          '{"trust_remote_code": True} enables running repository code')  # fmt: skip
+
+    def _revision(
+        self, node: ast.Call, name: str | None, kwargs: dict[str, ast.expr], has_star: bool, at: tuple[int, int]
+    ) -> Iterable[Hit]:
+        attr = _attr_name(node.func)
+        short = (name or attr or "").rsplit(".", 1)[-1]
+        if short != "from_pretrained" and short not in HUB_DOWNLOADS:
+            return
+        if short in HUB_DOWNLOADS and name and "." in name and not name.startswith("huggingface_hub"):
+            return  # some other library's function of the same name
+        if _is_const(kwargs.get("local_files_only"), True):
+            return
+        repo = kwargs.get("pretrained_model_name_or_path", kwargs.get("repo_id"))
+        if repo is None and node.args:
+            repo = node.args[0]
+        callee = name if name and short in HUB_DOWNLOADS else f"{_receiver(node.func, self)}.from_pretrained"
+        if isinstance(repo, ast.Constant) and isinstance(repo.value, str) and _looks_local(repo.value):
+            return
+        revision = kwargs.get("revision")
+        if revision is None:
+            if has_star:
+                return
+            if repo is None or isinstance(repo, ast.Constant):
+                yield Hit(R.UNPINNED_REVISION, *at, callee, f"{callee}() without revision=<commit SHA>")
+            else:
+                yield Hit(R.UNPINNED_REVISION, *at, f"{callee}:dynamic", f"{callee}() of a non-literal model id "
+                          "without revision=<commit SHA> (a local path needs none)", Severity.LOW)  # fmt: skip
+            return
+        if isinstance(revision, ast.Constant) and isinstance(revision.value, str):
+            if not _SHA.match(revision.value):
+                yield Hit(R.UNPINNED_REVISION, *at, f"{callee}:ref", f"{callee}(revision={revision.value!r}) "
+                          "names a branch or tag, which can move; pin the 40-hex commit SHA")  # fmt: skip
+        elif not _is_const(revision, None):
+            return  # a variable revision: pinned in configuration, presumably
+        else:
+            yield Hit(R.UNPINNED_REVISION, *at, callee, f"{callee}(revision=None) uses the default branch")
+
+
+def _is_const(node: ast.AST | None, value: object) -> bool:
+    return isinstance(node, ast.Constant) and node.value is value
+
+
+def _attr_name(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return None
+
+
+def _receiver(func: ast.AST, analyzer: Analyzer) -> str:
+    if isinstance(func, ast.Attribute):
+        return analyzer.qualname(func.value) or "<expr>"
+    return "<expr>"
+
+
+def _looks_local(value: str) -> bool:
+    """``./ckpt``, ``/models/x``, ``~/m``, ``outputs/run/checkpoint-500``: local folders need no revision."""
+    if value.startswith((".", "/", "~", "\\")) or re.match(r"^[A-Za-z]:[\\/]", value):
+        return True
+    if value.count("/") >= 2 or "\\" in value:
+        return True
+    return bool(re.search(r"\.(?:bin|pt|pth|safetensors|json|ckpt|h5|onnx|gguf)$", value))
+
+
+def parse(source: str, filename: str) -> ast.AST:
+    """Parse without executing; top-level ``await`` (notebooks) is allowed."""
+    flags = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    tree: ast.AST = compile(source, filename, "exec", flags=flags, dont_inherit=True)
+    return tree
+
+
+def imports_of(tree: ast.AST) -> dict[str, str]:
+    """Local name -> imported name, for sharing imports between notebook cells."""
+    imports = _Imports()
+    imports.visit(tree)
+    return imports.aliases
+
+
+def analyse(source: str | ast.AST, filename: str, aliases: dict[str, str] | None = None) -> list[Hit]:
+    """Hazards in ``source``; raises ``SyntaxError``/``ValueError``/``RecursionError`` for unparseable input."""
+    tree = parse(source, filename) if isinstance(source, str) else source
+    return Analyzer(tree, aliases).hits()
