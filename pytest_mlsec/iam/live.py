@@ -56,8 +56,11 @@ class Live:
 
 
 def _guard(label: str, area: str, inv: Inventory, fn: Callable[[], None]) -> None:
+    from pytest_mlsec.iam.usage import paused
+
     try:
-        fn()
+        with paused():
+            fn()
     except ImportError:
         inv.problems.append(
             Problem(label, "boto3 is not installed (pip install 'pytest-mlsec[aws]')", resource=label, area=area)
@@ -178,6 +181,9 @@ def fetch_trails(live: Live, inv: Inventory) -> None:
         for t in trails:
             status = ct.get_trail_status(Name=t.get("TrailARN") or t["Name"])
             out.append({"Name": t.get("Name"), "TrailARN": t.get("TrailARN"), "IsLogging": status.get("IsLogging")})
-        inv.resources.append(CloudResource("trails", "cloudtrail", {"trailList": out}, origin="live"))
+        region = ct.meta.region_name or "default"
+        inv.resources.append(
+            CloudResource("trails", "cloudtrail", {"trailList": out}, arn=f"cloudtrail://{region}", origin="live")
+        )
 
     _guard("cloudtrail", "SM", inv, go)
