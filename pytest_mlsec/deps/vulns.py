@@ -146,8 +146,9 @@ def check(
         for result in _dedupe(results):
             ids = {result.id, *result.aliases}
             ignore = next((i for i in ignores if i.id in ids), None)
-            record = records.get(result.id) or next((records[a] for a in result.aliases if a in records), None)
-            severity = _SEVERITIES.get((_severity(record) or "").upper(), KNOWN_VULNERABILITY.severity)
+            levels = [_SEVERITIES.get((_severity(records.get(i)) or "").upper()) for i in ids]
+            known = [level for level in levels if level is not None]
+            severity = max(known) if known else KNOWN_VULNERABILITY.severity
             for req in groups[key]:
                 finding = _finding(req, result, severity)
                 count += 1
@@ -196,7 +197,9 @@ def _dedupe(results: Sequence[Any]) -> list[Any]:
     for result in results:
         for i, kept in enumerate(merged):
             if kept.alias_of(result):
-                merged[i] = kept.merge_aliases(result)
+                aliases = (set(kept.aliases) | {result.id} | set(result.aliases)) - {kept.id}
+                fixes = sorted(set(kept.fix_versions) | set(result.fix_versions))
+                merged[i] = replace(kept, aliases=aliases, fix_versions=fixes)
                 break
         else:
             merged.append(result)

@@ -23,7 +23,7 @@ class OsvStub:
         self.garbage = False
         self.page_size: int | None = None  # vulns per page before a next_page_token
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -38,19 +38,32 @@ class OsvStub:
         self._server.shutdown()
         self._server.server_close()
 
-    def add(self, vuln_id: str, package: str, versions: list[str], *, fixed: str | None = None,
-            aliases: list[str] | None = None, severity: str | None = None, modified: str = "2024-01-01T00:00:00Z",
-            summary: str = "bad thing") -> dict[str, Any]:
+    def add(
+        self,
+        vuln_id: str,
+        package: str,
+        versions: list[str],
+        *,
+        fixed: str | None = None,
+        aliases: list[str] | None = None,
+        severity: str | None = None,
+        modified: str = "2024-01-01T00:00:00Z",
+        summary: str = "bad thing",
+    ) -> dict[str, Any]:
         record: dict[str, Any] = {
             "id": vuln_id,
             "modified": modified,
             "summary": summary,
             "aliases": aliases or [],
-            "affected": [{
-                "package": {"name": package, "ecosystem": "PyPI"},
-                "versions": versions,
-                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, *([{"fixed": fixed}] if fixed else [])]}],
-            }],
+            "affected": [
+                {
+                    "package": {"name": package, "ecosystem": "PyPI"},
+                    "versions": versions,
+                    "ranges": [
+                        {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, *([{"fixed": fixed}] if fixed else [])]}
+                    ],
+                }
+            ],
         }
         if severity:
             record["database_specific"] = {"severity": severity}
@@ -99,8 +112,10 @@ class OsvStub:
                     stub.batch_sizes.append(len(body["queries"]))
                     results = []
                     for query in body["queries"]:
-                        vulns = [{"id": r["id"], "modified": r["modified"]}
-                                 for r in stub._matches(query["package"]["name"], query["version"])]
+                        vulns = [
+                            {"id": r["id"], "modified": r["modified"]}
+                            for r in stub._matches(query["package"]["name"], query["version"])
+                        ]
                         start = int(query.get("page_token") or 0)
                         if stub.page_size is not None:
                             page = vulns[start : start + stub.page_size]
@@ -122,8 +137,8 @@ class OsvStub:
                 if self._fail():
                     return
                 prefix = "/v1/vulns/"
-                if self.path.startswith(prefix) and self.path[len(prefix):] in stub.records:
-                    self._send(200, stub.records[self.path[len(prefix):]])
+                if self.path.startswith(prefix) and self.path[len(prefix) :] in stub.records:
+                    self._send(200, stub.records[self.path[len(prefix) :]])
                 else:
                     self._send(404, {"error": "not found"})
 

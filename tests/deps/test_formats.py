@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from pytest_mlsec.findings import Severity
-from tests.deps.conftest import H, H2
+from tests.deps.conftest import H2, H
 from tests.deps.helpers import by_rule, only, rules, run
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -47,7 +47,9 @@ def test_pyproject_all_sections(write):
 
 
 def test_pyproject_ranges_are_low_when_a_lock_sits_next_to_it(write):
-    path = write("pyproject.toml", '[project]\nname = "x"\ndependencies = ["torch>=2"]\n[build-system]\nrequires = ["h>=1"]\n')
+    path = write(
+        "pyproject.toml", '[project]\nname = "x"\ndependencies = ["torch>=2"]\n[build-system]\nrequires = ["h>=1"]\n'
+    )
     write("uv.lock", "version = 1\n")
     found = by_rule(run(path), "MLSEC-DEP-001")
     severity = {f.evidence["requirement"]: f.severity for f in found}
@@ -76,7 +78,8 @@ def test_poetry_tables_and_sources(write):
     )
     found = run(path)
     assert sorted(f.evidence["requirement"].split(" ")[0] for f in by_rule(found, "MLSEC-DEP-001")) == [
-        "pytest", "torch"
+        "pytest",
+        "torch",
     ]
     assert only(found, "MLSEC-DEP-005").location.line == 5
     assert only(found, "MLSEC-DEP-011").evidence["url"] == "https://download.pytorch.org/whl/cu121"
@@ -85,7 +88,8 @@ def test_poetry_tables_and_sources(write):
 def test_invalid_pyproject(write):
     path = write("pyproject.toml", '[project]\ndependencies = ["ok==1",\n')
     finding = only(run(path), "MLSEC-DEP-023")
-    assert "invalid TOML" in finding.message and finding.location.path.endswith("pyproject.toml")
+    assert "invalid TOML" in finding.message
+    assert finding.location.path.endswith("pyproject.toml")
     bad_req = write("p2/pyproject.toml", '[project]\ndependencies = ["torch >>= 2"]\n')
     assert only(run(bad_req), "MLSEC-DEP-023").location.line == 2
 
@@ -122,7 +126,9 @@ def test_uv_lock_clean(write):
 
 
 def test_uv_lock_problems(write):
-    text = UV_LOCK + """
+    text = (
+        UV_LOCK
+        + """
 [[package]]
 name = "nohash"
 version = "2.0"
@@ -133,6 +139,7 @@ name = "floating"
 version = "1.0"
 source = { git = "https://github.com/o/floating?branch=main" }
 """
+    )
     found = run(write("uv.lock", text))
     assert only(found, "MLSEC-DEP-003").location.line == 23
     assert only(found, "MLSEC-DEP-005").evidence["ref"] is None
@@ -141,7 +148,8 @@ source = { git = "https://github.com/o/floating?branch=main" }
 
 def test_uv_lock_unknown_version(write):
     finding = only(run(write("uv.lock", "version = 7\n")), "MLSEC-DEP-023")
-    assert "unsupported uv.lock version 7" in finding.message and finding.location.line == 1
+    assert "unsupported uv.lock version 7" in finding.message
+    assert finding.location.line == 1
 
 
 # --- poetry.lock -------------------------------------------------------------------------------
@@ -208,10 +216,13 @@ numpy = [{{file = "numpy.tar.gz", hash = "{H}"}}]
 
 def test_pipfile_lock(write):
     doc = {
-        "_meta": {"pipfile-spec": 6, "sources": [
-            {"name": "pypi", "url": "https://pypi.org/simple", "verify_ssl": True},
-            {"name": "internal", "url": "http://internal.example.com/simple", "verify_ssl": False},
-        ]},
+        "_meta": {
+            "pipfile-spec": 6,
+            "sources": [
+                {"name": "pypi", "url": "https://pypi.org/simple", "verify_ssl": True},
+                {"name": "internal", "url": "http://internal.example.com/simple", "verify_ssl": False},
+            ],
+        },
         "default": {
             "numpy": {"version": "==1.26.4", "hashes": [H]},
             "requests": {"version": "==2.31.0", "hashes": []},
@@ -227,7 +238,9 @@ def test_pipfile_lock(write):
 
 
 def test_pipfile_lock_bad(write):
-    assert "pipfile-spec" in only(run(write("a/Pipfile.lock", '{"_meta": {"pipfile-spec": 99}}')), "MLSEC-DEP-023").message
+    assert (
+        "pipfile-spec" in only(run(write("a/Pipfile.lock", '{"_meta": {"pipfile-spec": 99}}')), "MLSEC-DEP-023").message
+    )
     assert only(run(write("b/Pipfile.lock", '{"_meta": {\n  "x": ]}')), "MLSEC-DEP-023").location.line == 2
 
 
@@ -329,7 +342,11 @@ def test_dockerfile(write):
     )
     found = run(path)
     digest = sorted((f.location.line, f.evidence["image"]) for f in by_rule(found, "MLSEC-DEP-020"))
-    assert digest == [(6, "nvidia/cuda:12.1.0-runtime-ubuntu22.04"), (12, "ghcr.io/astral-sh/uv:latest"), (13, "$OTHER")]
+    assert digest == [
+        (6, "nvidia/cuda:12.1.0-runtime-ubuntu22.04"),
+        (12, "ghcr.io/astral-sh/uv:latest"),
+        (13, "$OTHER"),
+    ]
     assert sorted(f.location.line for f in by_rule(found, "MLSEC-DEP-021")) == [7, 7, 14]
     assert sorted(f.evidence["requirement"] for f in by_rule(found, "MLSEC-DEP-001")) == ["numpy", "transformers"]
     assert only(found, "MLSEC-DEP-011").location.line == 7
@@ -375,8 +392,12 @@ def test_workflow(write):
     )
     found = run(path.parent.parent.parent)
     actions = {f.evidence["action"]: f for f in by_rule(found, "MLSEC-DEP-022")}
-    assert set(actions) == {"actions/checkout", "tj-actions/changed-files", "org/repo/path",
-                            "org/workflows/.github/workflows/x.yml"}
+    assert set(actions) == {
+        "actions/checkout",
+        "tj-actions/changed-files",
+        "org/repo/path",
+        "org/workflows/.github/workflows/x.yml",
+    }
     assert actions["actions/checkout"].severity is Severity.MEDIUM
     assert actions["tj-actions/changed-files"].severity is Severity.HIGH
     assert actions["tj-actions/changed-files"].location.line == 13
@@ -405,14 +426,25 @@ def test_directory_finds_every_format_and_skips_environments(write, tmp_path):
     write(".github/workflows/w.yml", "jobs:\n  j:\n    steps:\n      - uses: f/g@v1\n")
     write("notes.txt", "not a requirements file >=\n")
     write("requirements.in", "unpinned-by-design\n")
-    for skipped in (".venv/lib/requirements.txt", ".git/requirements.txt", "node_modules/x/requirements.txt",
-                    "venv2/requirements.txt", "lib/site-packages/pkg/requirements.txt"):
+    for skipped in (
+        ".venv/lib/requirements.txt",
+        ".git/requirements.txt",
+        "node_modules/x/requirements.txt",
+        "venv2/requirements.txt",
+        "lib/site-packages/pkg/requirements.txt",
+    ):
         write(skipped, "zzz>=1\n")
     write("venv2/pyvenv.cfg", "home = /usr\n")
     found = run(tmp_path)
     files = sorted({f.location.path.replace(str(tmp_path) + "/", "") for f in found})
-    assert files == [".github/workflows/w.yml", "docker/Dockerfile.gpu", "env/conda.yaml", "requirements-dev.txt",
-                     "requirements/prod.txt", "services/api/pyproject.toml"]
+    assert files == [
+        ".github/workflows/w.yml",
+        "docker/Dockerfile.gpu",
+        "env/conda.yaml",
+        "requirements-dev.txt",
+        "requirements/prod.txt",
+        "services/api/pyproject.toml",
+    ]
 
 
 def test_missing_target_and_outside_symlink(tmp_path, write):
@@ -425,4 +457,5 @@ def test_missing_target_and_outside_symlink(tmp_path, write):
     from pytest_mlsec.deps import scan
 
     outcome = scan.run([str(project)], {})
-    assert outcome.findings == [] and "outside" in outcome.skipped[0].reason
+    assert outcome.findings == []
+    assert "outside" in outcome.skipped[0].reason

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from pytest_mlsec.deps.requirements import logical_lines, parse_file
 from pytest_mlsec.findings import Severity
-from tests.deps.conftest import H, H2
+from tests.deps.conftest import H2, H
 from tests.deps.helpers import by_rule, only, rules, run
 
 
@@ -135,7 +135,8 @@ def test_editable_and_env_vars(write):
     found = run(path)
     assert only(found, "MLSEC-DEP-009").location.line == 1
     env = only(found, "MLSEC-DEP-010")
-    assert env.evidence["variables"] == ["PRIVATE_VERSION"] and env.location.line == 2
+    assert env.evidence["variables"] == ["PRIVATE_VERSION"]
+    assert env.location.line == 2
     assert any(f.rule_id == "MLSEC-DEP-001" and f.location.line == 2 for f in found)
 
 
@@ -173,7 +174,10 @@ def test_nested_relative_includes_and_missing_chain(write):
     finding = only(run(top), "MLSEC-DEP-015")
     assert finding.location.path.endswith("more.txt")
     assert [c.rsplit("/", 1)[-1] for c in finding.evidence["chain"]] == [
-        "requirements.txt", "base.txt", "more.txt", "nope.txt"
+        "requirements.txt",
+        "base.txt",
+        "more.txt",
+        "nope.txt",
     ]
 
 
@@ -200,7 +204,7 @@ def test_remote_include_is_not_followed(write):
 
 def test_constraints_pin_what_requirements_name(write):
     write("constraints.txt", f"torch==2.3.1 --hash={H}\nnumpy>=1\n")
-    top = write("requirements.in.txt", f"-c constraints.txt\ntorch\n")
+    top = write("requirements.in.txt", "-c constraints.txt\ntorch\n")
     found = run(top, require_hashes=False)
     assert not by_rule(found, "MLSEC-DEP-001")
 
@@ -229,7 +233,8 @@ def test_malformed_inputs_are_one_finding_with_file_and_line(write):
     for name, (text, line) in cases.items():
         found = by_rule(run(write(name, text), require_hashes=False), "MLSEC-DEP-023")
         assert len(found) == 1, (name, found)
-        assert found[0].location.line == line and found[0].location.path.endswith(name)
+        assert found[0].location.line == line
+        assert found[0].location.path.endswith(name)
     binary = write("bin/requirements.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00")
     assert "binary" in only(run(binary), "MLSEC-DEP-023").message
     latin = write("latin/requirements.txt", b"numpy==1\n\xff\xfe\xfa\n")
@@ -254,10 +259,44 @@ def test_arbitrary_text_never_raises(tmp_path, text):
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.sampled_from([
-    "-r", "-c", "-e", "--hash", "==", "===", "1.*", "@", "git+", "https://", "${X}", "\\", "#", ";", "[", "]",
-    "numpy", " ", "\n", "\r\n", "--index-url", "-i", "'", '"', "file:", ".", "/", "--require-hashes", "python_version",
-]), max_size=40))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "-r",
+                "-c",
+                "-e",
+                "--hash",
+                "==",
+                "===",
+                "1.*",
+                "@",
+                "git+",
+                "https://",
+                "${X}",
+                "\\",
+                "#",
+                ";",
+                "[",
+                "]",
+                "numpy",
+                " ",
+                "\n",
+                "\r\n",
+                "--index-url",
+                "-i",
+                "'",
+                '"',
+                "file:",
+                ".",
+                "/",
+                "--require-hashes",
+                "python_version",
+            ]
+        ),
+        max_size=40,
+    )
+)
 def test_requirement_like_tokens_never_raise(tmp_path, tokens):
     path = tmp_path / "requirements.txt"
     path.write_text("".join(tokens), encoding="utf-8")
