@@ -577,12 +577,12 @@ class ConvertCommand:
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("checkpoint", help="a torch.save checkpoint (.pt, .pth, .bin, ...)")
-        parser.add_argument("--to", dest="output", required=True, metavar="OUT.safetensors", help="output file")
+        parser.add_argument("--to", dest="convert_to", required=True, metavar="OUT.safetensors", help="output file")
         parser.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
 
     def run(self, args: argparse.Namespace, config: Config) -> Report | None:
         src = Path(args.checkpoint)
-        dst = Path(args.output)
+        dst = Path(args.convert_to)
         if not src.is_file():
             raise UsageError(f"{src}: no such file")
         if dst.exists() and not getattr(args, "force", False):

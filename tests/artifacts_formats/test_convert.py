@@ -164,3 +164,19 @@ def test_output_is_valid_for_our_own_validator(tmp_path: Path) -> None:
     with FileSource(out) as src:
         assert validate(src, Location(path=str(out))) == []
     assert io.BytesIO(out.read_bytes()).read(8) != b""
+
+
+def test_cli_convert_writes_the_model_not_the_report(tmp_path: Path) -> None:
+    """Regression: ``--to`` must not collide with the CLI's own ``--output`` (report file) option."""
+    from pytest_mlsec.cli import main
+
+    out = tmp_path / "cli.safetensors"
+    assert main(["convert", str(FIXTURES / "ckpt_small.pt"), "--to", str(out)]) == 0
+    with safe_open(str(out), framework="numpy") as f:
+        assert set(f.keys()) == set(EXPECTED)
+    refused = tmp_path / "refused.safetensors"
+    assert main(["convert", str(FIXTURES / "ckpt_malicious.pt"), "--to", str(refused)]) == 1
+    assert not refused.exists()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["convert", str(tmp_path / "missing.pt"), "--to", str(tmp_path / "x.safetensors")])
+    assert exit_info.value.code == 2
