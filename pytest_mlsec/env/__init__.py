@@ -1,0 +1,1 @@
+"""Environment isolation: the process a pipeline step runs in, and the Dockerfiles that build it."""
