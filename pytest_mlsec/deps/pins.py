@@ -63,7 +63,8 @@ def _one(req: Requirement, constraint_pins: dict[tuple[str, str], str]) -> list[
                     key=f"{label}:{value[:80]}",
                 )
             )
-    if req.editable:
+    installs_project = req.kind == "command" and bool(req.url) and specs.url_kind(req.url or "") == "local"
+    if req.editable and not installs_project:
         out.append(
             EDITABLE.finding(
                 loc,
@@ -131,14 +132,15 @@ def _url_rules(req: Requirement, label: str) -> list[Finding]:
                 )
             )
     elif kind == "local":
-        out.append(
-            LOCAL_PATH.finding(
-                loc,
-                f"{label or shown} installs from the local path {shown}",
-                evidence={"path": shown},
-                key=f"local:{shown}",
+        if req.kind != "command":  # a build installing its own project is judged by pip-install-without-hashes
+            out.append(
+                LOCAL_PATH.finding(
+                    loc,
+                    f"{label or shown} installs from the local path {shown}",
+                    evidence={"path": shown},
+                    key=f"local:{shown}",
+                )
             )
-        )
     elif not req.hashes:
         out.append(
             URL_UNHASHED.finding(

@@ -13,9 +13,9 @@ import shlex
 from pytest_mlsec.deps import requirements as reqfile
 from pytest_mlsec.deps.model import IndexKind, IndexRef, Parsed
 from pytest_mlsec.deps.rules import PIP_NO_HASHES
+from pytest_mlsec.deps.specs import HEX40, url_kind, vcs_ref
 from pytest_mlsec.findings import Location
 
-_SEPARATORS = re.compile(r"&&|\|\||;|\||\n")
 _PIP = re.compile(r"^pip(3(\.\d+)?)?$")
 _PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
 _VALUE_OPTIONS = {
@@ -82,15 +82,45 @@ _INDEX_OPTIONS: dict[str, IndexKind] = {
 }
 
 
-def _commands(script: str) -> list[str]:
-    return [part.strip() for part in _SEPARATORS.split(script.replace("\\\n", " ")) if part.strip()]
+_GH_EXPR = re.compile(r"\$\{\{.*?\}\}")
+_COMMENT = re.compile(r"(^|\s)#.*$", re.MULTILINE)
+_BREAKS = {"&&", "||", ";", "|", "&", "(", ")", ";;", "|&"}
 
 
-def _tokens(command: str) -> list[str]:
-    try:
-        return shlex.split(command, comments=True)
-    except ValueError:
-        return command.split()
+def _commands(script: str) -> list[list[str]]:
+    """Split a shell script into commands (token lists), quotes respected, redirections dropped."""
+    text = _GH_EXPR.sub("$GITHUB_EXPRESSION", script.replace("\\\r\n", " ").replace("\\\n", " "))
+    commands: list[list[str]] = []
+    for physical in text.splitlines():
+        line = _COMMENT.sub("", physical)
+        if not line.strip():
+            continue
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        lexer.commenters = ""
+        try:
+            tokens = list(lexer)
+        except ValueError:
+            tokens = [t for part in re.split(r"&&|\|\||;|\|", line) for t in [*part.split(), ";"]]
+        current: list[str] = []
+        skip_next = False
+        for token in tokens:
+            if skip_next:
+                skip_next = False
+                continue
+            if token in _BREAKS:
+                if current:
+                    commands.append(current)
+                current = []
+            elif token and set(token) <= set("<>&"):
+                if current and current[-1].isdigit():
+                    current.pop()
+                skip_next = True
+            else:
+                current.append(token)
+        if current:
+            commands.append(current)
+    return commands
 
 
 def _install_args(tokens: list[str]) -> list[str] | None:
@@ -117,16 +147,21 @@ def _install_args(tokens: list[str]) -> list[str] | None:
 
 def analyze(script: str, *, source: str, line: int | None, context: str, out: Parsed) -> None:
     """Add the requirements, sources and findings of every pip install in ``script``."""
-    for command in _commands(script):
-        args = _install_args(_tokens(command))
+    for tokens in _commands(script):
+        for token in tokens:
+            if " " in token and "pip" in token:  # sh -c "pip install ...", bash -lc '...'
+                analyze(token, source=source, line=line, context=context, out=out)
+        args = _install_args(tokens)
         if args is None:
             continue
-        _install(command, args, source=source, line=line, context=context, out=out)
+        _install(" ".join(tokens), args, source=source, line=line, context=context, out=out)
 
 
 def _install(command: str, args: list[str], *, source: str, line: int | None, context: str, out: Parsed) -> None:
     group = f"{source}:{line}"
     require_hashes = False
+    no_deps = False
+    from_file = False
     installs = False
     packages: list[tuple[int | None, str]] = []
     i = 0
@@ -141,12 +176,16 @@ def _install(command: str, args: list[str], *, source: str, line: int | None, co
         if name == "--require-hashes":
             require_hashes = True
             continue
+        if name == "--no-deps":
+            no_deps = True
+            continue
         if name.startswith("-"):
             if name in _VALUE_OPTIONS and value is None:
                 value = args[i] if i < len(args) else ""
                 i += 1
             if name in ("-r", "--requirement", "-c", "--constraint"):
-                installs = installs or name in ("-r", "--requirement")
+                from_file = from_file or name in ("-r", "--requirement")
+                installs = installs or from_file
             elif name in ("-e", "--editable") and value:
                 installs = True
                 packages.append((line, f"-e {value}"))
@@ -164,7 +203,9 @@ def _install(command: str, args: list[str], *, source: str, line: int | None, co
         )
         out.requirements.extend(parsed.requirements)
         out.findings.extend(f for f in parsed.findings if f.rule_id != "MLSEC-DEP-023")
-    if installs and not require_hashes:
+    # Like Scorecard: a --no-deps install of local paths / wheels or of commit-pinned VCS URLs is pinned.
+    self_contained = no_deps and not from_file and packages and all(_pinned_artifact(p) for _, p in packages)
+    if installs and not require_hashes and not self_contained:
         shown = command if len(command) <= 200 else command[:197] + "..."
         out.findings.append(
             PIP_NO_HASHES.finding(
@@ -174,3 +215,14 @@ def _install(command: str, args: list[str], *, source: str, line: int | None, co
                 key=f"pip:{' '.join(command.split())[:120]}",
             )
         )
+
+
+def _pinned_artifact(arg: str) -> bool:
+    text = arg.removeprefix("-e ").strip()
+    kind = url_kind(text) if ("://" in text or text.startswith(("git+", "file:"))) else None
+    if kind == "vcs":
+        ref = vcs_ref(text)
+        return bool(ref and HEX40.match(ref.lower()))
+    if kind == "archive":
+        return False
+    return text.startswith((".", "/", "~", "file:")) or text.endswith((".whl", ".tar.gz", ".zip"))

@@ -459,3 +459,44 @@ def test_missing_target_and_outside_symlink(tmp_path, write):
     outcome = scan.run([str(project)], {})
     assert outcome.findings == []
     assert "outside" in outcome.skipped[0].reason
+
+
+def test_shell_commands_in_run_instructions(write):
+    digest = "x@" + DIGEST
+    path = write(
+        "Dockerfile",
+        f"""\
+        FROM {digest}
+        RUN pip install --no-deps dist/*.whl && pip install --no-deps -e . && sh -c "pip install evil" >/dev/null 2>&1
+        RUN pip install "numpy<2" 2>&1 | tee log  # pip install in-a-comment
+        RUN pip install --no-deps git+https://github.com/o/r@{SHA}#egg=r
+        RUN uv pip install --system -r requirements.txt
+        RUN pip install --no-deps git+https://github.com/o/r@main
+        """,
+    )
+    found = run(path)
+    no_hashes = sorted((f.location.line, f.evidence["command"]) for f in by_rule(found, "MLSEC-DEP-021"))
+    assert no_hashes == [
+        (2, "pip install evil"),
+        (3, "pip install numpy<2"),
+        (5, "uv pip install --system -r requirements.txt"),
+        (6, "pip install --no-deps git+https://github.com/o/r@main"),
+    ]
+    assert sorted(f.evidence["requirement"] for f in by_rule(found, "MLSEC-DEP-001")) == ["evil", "numpy<2"]
+    assert only(found, "MLSEC-DEP-005").location.line == 6
+    assert not by_rule(found, "MLSEC-DEP-008")
+    assert not by_rule(found, "MLSEC-DEP-009")
+
+
+def test_workflow_expressions_are_not_packages(write):
+    path = write(
+        ".github/workflows/w.yml",
+        """\
+        jobs:
+          t:
+            steps:
+              - run: pip install --require-hashes -r ${{ matrix.requirements }} && pip install ${{ inputs.pkg }}
+        """,
+    )
+    found = run(path)
+    assert rules(found) == ["MLSEC-DEP-021"]
