@@ -388,7 +388,7 @@ class Analyzer:
                 )
                 continue
             risky: list[str] = []
-            perms = False
+            perms = broad = False
             for a in expanded:
                 level = self.db.level(a)
                 if level not in ("W", "P") and a not in DATA_READ:
@@ -396,9 +396,9 @@ class Analyzer:
                 g = self._grant(view, stmt, a)
                 if g is None:
                     continue
-                if level == "P" or g.broad:
-                    risky.append(a)
-                    perms = perms or level == "P"
+                risky.append(a)
+                perms = perms or level == "P"
+                broad = broad or g.broad
             if risky:
                 self._add(
                     ("prefix", id(stmt), pattern.lower()),
@@ -415,7 +415,7 @@ class Analyzer:
                             "resources": list(stmt.resources),
                         },
                         key=f"{policy_name}:{stmt.index}:{pattern.lower()}",
-                        severity=Severity.HIGH if perms else None,
+                        severity=Severity.HIGH if perms else Severity.MEDIUM if broad else Severity.LOW,
                     ),
                     principal,
                 )

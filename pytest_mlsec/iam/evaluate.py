@@ -14,6 +14,7 @@ scopes what is reachable (``iam:PassedToService``, ``aws:ResourceTag/...``, ``s3
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -73,6 +74,40 @@ NON_SCOPING_SUFFIXES = (
     ":resourceaccount",
 )
 _TEMPLATE = re.compile(r"[/:]?(\$\{[^}]*\}|<[^>]*>|tag-key)$")
+
+
+_VAR = re.compile(r"\$\{[^}]*\}")
+_APPLICABLE: dict[tuple[str, str], bool] = {}
+
+
+@functools.lru_cache(maxsize=8192)
+def _template_regex(template: str) -> re.Pattern[str]:
+    """An ARN format such as ``arn:${Partition}:s3:::${BucketName}/${ObjectName}`` as a regex."""
+    parts = _VAR.split(template)
+    names = _VAR.findall(template)
+    out = []
+    for i, literal in enumerate(parts):
+        out.append(re.escape(literal))
+        if i < len(names):
+            last = i == len(names) - 1 and not parts[i + 1]
+            out.append("[^/]+" if names[i] == "${BucketName}" else ".*" if last else "[^:/]*")
+    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
+
+
+def applicable(info: ActionInfo | None, resource: str) -> bool:
+    """Could ``resource`` (a pattern) name a resource this action acts on? (``"*"`` always can.)"""
+    if info is None or not info.resource_types or resource == "*" or not resource.lower().startswith("arn:"):
+        return True
+    key = (info.name, resource)
+    known = _APPLICABLE.get(key)
+    if known is not None:
+        return known
+    base = _VAR.sub("x", resource)
+    instances = {re.sub(r"[*?]", "x", base), re.sub(r"[*?]", "x/x", base), re.sub(r"[*?]", "x:x", base)}
+    result = any(not arn or any(_template_regex(arn).fullmatch(i) for i in instances) for _, arn in info.resource_types)
+    if len(_APPLICABLE) < 200_000:
+        _APPLICABLE[key] = result
+    return result
 
 
 def _key_family(key: str) -> str:
@@ -257,7 +292,14 @@ class PrincipalView:
         if stmt.not_resource:
             notes.append(f"NotResource {list(stmt.resources)}: everything else is granted")
         if info is not None and not info.supports_resources:
+            # Such an action is only granted by a statement that names every resource.
+            if not stmt.not_resource and not any(set(r) <= {"*", "?"} for r in resources):
+                return None
             resources = ("*",)
+        elif not stmt.not_resource:
+            resources = tuple(r for r in resources if applicable(info, r))
+            if not resources:
+                return None
         scoped: list[str] = []
         conds: list[str] = []
         for op, key, values in stmt.condition_keys():
