@@ -445,7 +445,19 @@ URI = Detector(
 
 # --- generic assignments -----------------------------------------------------------------------
 
-_PASSWORD_SUFFIXES = ("password", "passwd", "pwd", "passphrase", "_pass", "-pass", ".pass", "_pw", "-pw")
+_PASSWORD_SUFFIXES = (
+    "password",
+    "passwd",
+    "_pwd",
+    "-pwd",
+    ".pwd",
+    "passphrase",
+    "_pass",
+    "-pass",
+    ".pass",
+    "_pw",
+    "-pw",
+)
 _KEY_SUFFIXES = (
     "apikey",
     "api_key",
@@ -492,7 +504,7 @@ def classify_name(name: str) -> Literal["password", "key"] | None:
     key = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", raw).lower()
     if not key or len(key) > 80:
         return None
-    if key in ("pass", "pw", "pwd") or key.endswith(_PASSWORD_SUFFIXES):
+    if key in ("pass", "pw") or key.endswith(_PASSWORD_SUFFIXES):  # not "pwd": the working directory
         return "password"
     if key.endswith(_KEY_SUFFIXES):
         if key.endswith("token") and _NOT_SECRET_TOKENS.search(key):

@@ -194,6 +194,8 @@ def is_plausible_password(value: str) -> bool:
         return False  # prose: "Password for the database"
     if v.isdigit() and len(v) < 6:
         return False  # ports, counts
+    if re.fullmatch(r"(?:~|\.{1,2})?/[\w.\-/]*", v):
+        return False  # a path (a *_password_file pointer, a working directory)
     if re.fullmatch(r"[A-Za-z_][\w.]*\(.*|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+", v):
         return False  # an expression or attribute access (args.password, get_pw())
     return len(set(v)) >= 3

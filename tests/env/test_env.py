@@ -31,6 +31,8 @@ HARMLESS_ENV = {
     "TOKENIZERS_PARALLELISM": "false",
     "DB_PASSWORD_FILE": "/run/secrets/db_password",
     "HF_TOKEN_PATH": "/run/secrets/hf",
+    "PWD": "/work/main",
+    "OLDPWD": "/home/trainer",
     "RUN_UUID": "123e4567-e89b-12d3-a456-426614174000",
 }
 
