@@ -25,7 +25,7 @@ from typing import Any
 
 from pytest_mlsec.findings import Location
 
-MIN_FETCH = 16 << 10
+MIN_FETCH = 4 << 10
 MAX_READAHEAD = 8 << 20
 CACHE_BYTES = 32 << 20
 

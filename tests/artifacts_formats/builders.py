@@ -156,3 +156,39 @@ def run(scanner: Any, data: bytes, name: str = "model", recurse: Any = None) -> 
 
 def rule_ids(findings: Iterable[Finding]) -> set[str]:
     return {f.rule_id for f in findings}
+
+
+# --- torch-style checkpoints (written opcode by opcode; no torch needed) -------------------------
+def _binunicode(text: str) -> bytes:
+    data = text.encode()
+    return b"X" + struct.pack("<I", len(data)) + data
+
+
+def torch_state_pickle(tensors: Mapping[str, int], payload: bytes = b"") -> bytes:
+    """A protocol-2 ``data.pkl`` for ``OrderedDict(name -> 1-d float32 tensor of n elements)``.
+
+    ``payload`` (raw opcodes) is inserted before the dict is built, to make malicious twins.
+    """
+    out = b"\x80\x02ccollections\nOrderedDict\n)R" + payload + b"("
+    for key, (name, numel) in enumerate(tensors.items()):
+        out += _binunicode(name) + b"ctorch._utils\n_rebuild_tensor_v2\n("
+        out += b"(" + _binunicode("storage") + b"ctorch\nFloatStorage\n" + _binunicode(str(key)) + _binunicode("cpu")
+        out += b"J" + struct.pack("<i", numel) + b"tQ"
+        out += b"K\x00" + b"J" + struct.pack("<i", numel) + b"\x85" + b"K\x01\x85" + b"\x89"
+        out += b"ccollections\nOrderedDict\n)R" + b"tR"
+    return out + b"u."
+
+
+def torch_zip(tensors: Mapping[str, bytes], payload: bytes = b"", prefix: str = "archive") -> bytes:
+    """A zip checkpoint laid out like torch.save: data.pkl first, storages stored uncompressed."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr(f"{prefix}/data.pkl", torch_state_pickle({k: len(v) // 4 for k, v in tensors.items()}, payload))
+        zf.writestr(f"{prefix}/byteorder", b"little")
+        for key, data in enumerate(tensors.values()):
+            zf.writestr(f"{prefix}/data/{key}", data)
+        zf.writestr(f"{prefix}/version", b"3\n")
+    return buf.getvalue()

@@ -13,10 +13,11 @@ import pytest
 
 from pytest_mlsec.artifacts.keras_format import _SourceFile
 from pytest_mlsec.sources.s3 import S3Error, S3Source, parse_s3_uri, walk_s3
+from tests.artifacts_formats.builders import torch_zip
 
 pytestmark = pytest.mark.aws
 FIXTURES = Path(__file__).parent / "fixtures"
-TENSOR_BYTES = 24 << 20
+TENSOR_BYTES = 8 << 20
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +144,34 @@ def test_source_over_explicit_client(client: Any) -> None:
     source = S3Source(client, "models", "other.txt", 1)
     assert source.read(0, 1) == b"x"
     assert source.uri == "s3://models/other.txt"
+
+
+def _dispatch(uri: str, endpoint: str) -> tuple[list, list[S3Source]]:
+    """Scan through the core dispatcher, keeping the sources to count what they downloaded."""
+    from pytest_mlsec.artifacts.base import ScanOptions
+    from pytest_mlsec.artifacts.scanner import Dispatcher
+
+    findings: list = []
+    sources: list[S3Source] = []
+    for location, source in walk_s3(uri, options(endpoint)):
+        sources.append(source)
+        findings.extend(Dispatcher(ScanOptions()).scan(source, location))
+    return findings, sources
+
+
+def test_full_scan_of_large_checkpoint_fetches_only_metadata(client: Any, endpoint: str) -> None:
+    big = {f"layer{i}.weight": os.urandom(1 << 20) for i in range(16)}  # 16 MiB of tensors
+    client.put_object(Bucket="models", Key="big/model.pt", Body=torch_zip(big))
+    findings, [source] = _dispatch("s3://models/big/model.pt", endpoint)
+    assert [f for f in findings if f.severity >= 3] == []
+    assert source.stats.bytes_fetched < 512 << 10, source.stats
+    assert source.stats.bytes_fetched * 60 < source.size
+
+
+def test_full_scan_finds_payload_in_remote_checkpoint(client: Any, endpoint: str) -> None:
+    payload = b"cposix\nsystem\n(X\x02\x00\x00\x00idtR0"  # os.system('id'), result popped
+    data = torch_zip({"w": os.urandom(2 << 20)}, payload=payload)
+    client.put_object(Bucket="models", Key="evil/model.pt", Body=data)
+    findings, [source] = _dispatch("s3://models/evil/", endpoint)
+    assert any(f.severity >= 4 and f.location.resource == "s3://models/evil/model.pt" for f in findings)
+    assert source.stats.bytes_fetched < 512 << 10
