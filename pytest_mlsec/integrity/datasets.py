@@ -113,7 +113,11 @@ def _csv_rows(p: Path) -> Iterator[dict[str, Any]]:
 
 def _jsonl_rows(p: Path) -> Iterator[dict[str, Any]]:
     with open(p, encoding="utf-8-sig") as f:
-        for number, line in enumerate(f, 1):
+        number = 0
+        while line := f.readline(MAX_FIELD + 1):
+            number += 1
+            if len(line) > MAX_FIELD:
+                raise DatasetError(f"{p}: line {number} is longer than {MAX_FIELD} characters")
             if not line.strip():
                 continue
             value = json.loads(line)

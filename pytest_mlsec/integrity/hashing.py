@@ -8,10 +8,12 @@ Why it is built this way:
   scale like processes without the pickling and memory cost.
 * Each thread reads with ``readinto`` into one reusable buffer (no per-chunk allocation),
   so memory is ``workers x chunk`` whatever the model size (a few tens of MiB).
-* BLAKE3 is itself parallel: a big file is hashed with the ``blake3`` package's own
-  threads (``max_threads``), small files one per worker. The package is optional and
-  imported lazily; its absence raises :class:`HashUnavailable`, which callers turn into a
-  clear finding or usage error.
+* BLAKE3 is itself parallel. With several files, one single-threaded hasher per worker
+  wastes nothing (measured: BLAKE3's own threads cost ~15% more CPU when two files are in
+  flight); a file that dominates the work (a lone multi-GiB checkpoint) is hashed with the
+  package's multithreaded update (``max_threads``) so the other cores do not sit idle.
+  The package is optional and imported lazily; its absence raises :class:`HashUnavailable`,
+  which callers turn into a clear finding or usage error.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ CHUNK_SIZE = 4 << 20
 """Bytes per read. 1-8 MiB amortises the syscall and the GIL hand-off; larger gains nothing."""
 
 BLAKE3_PARALLEL_MIN = 64 << 20
-"""Files at least this big are hashed by BLAKE3's own thread pool instead of one worker."""
+"""Files smaller than this are never worth BLAKE3's thread pool (its start-up and joins cost more)."""
 
 
 class HashUnavailable(Exception):
@@ -75,15 +77,15 @@ def _blake3_module() -> Any:
     return blake3
 
 
-def new_hasher(algorithm: str, *, size_hint: int = 0) -> _Hasher:
-    """A fresh hasher; for BLAKE3 on a big input it uses the package's multithreaded update."""
+def new_hasher(algorithm: str, *, size_hint: int = 0, parallel: bool = True) -> _Hasher:
+    """A fresh hasher; BLAKE3 on a big input (and ``parallel``) uses the multithreaded update."""
     if algorithm == "sha256":
         return hashlib.sha256()
     if algorithm == "sha1":
         return hashlib.sha1(usedforsecurity=False)
     if algorithm == "blake3":
         blake3 = _blake3_module()
-        threads = blake3.blake3.AUTO if size_hint >= BLAKE3_PARALLEL_MIN else 1
+        threads = blake3.blake3.AUTO if parallel and size_hint >= BLAKE3_PARALLEL_MIN else 1
         hasher: _Hasher = blake3.blake3(max_threads=threads)
         return hasher
     raise HashUnavailable(f"unknown hash algorithm {algorithm!r} (supported: {', '.join(ALGORITHMS)})")
@@ -115,7 +117,9 @@ def hash_stream(fileobj: Any, hasher: _Hasher, *, chunk_size: int = CHUNK_SIZE, 
     return total
 
 
-def hash_file(path: str | os.PathLike[str], algorithm: str = "sha256", *, chunk_size: int = CHUNK_SIZE) -> HashResult:
+def hash_file(
+    path: str | os.PathLike[str], algorithm: str = "sha256", *, chunk_size: int = CHUNK_SIZE, parallel: bool = True
+) -> HashResult:
     """Hash one file, streaming; read errors come back in ``error``, never as exceptions.
 
     Raises :class:`HashUnavailable` only for an algorithm that cannot be computed at all.
@@ -126,7 +130,7 @@ def hash_file(path: str | os.PathLike[str], algorithm: str = "sha256", *, chunk_
             size = os.fstat(f.fileno()).st_size
             if hasattr(os, "posix_fadvise"):
                 os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
-            hasher = new_hasher(algorithm, size_hint=size)
+            hasher = new_hasher(algorithm, size_hint=size, parallel=parallel)
             read = hash_stream(f, hasher, chunk_size=chunk_size)
     except HashUnavailable:
         raise
@@ -170,14 +174,19 @@ def hash_files(
 
     Raises :class:`HashUnavailable` before any work if the algorithm cannot be computed.
     """
+    sized = _largest_first([Path(p) for p in paths])
+    ordered = [p for p, _ in sized]
+    n_workers = max(1, min(workers or default_workers(), len(ordered) or 1))
     if hash_one is None:
         check_algorithm(algorithm)
+        total = sum(s for _, s in sized)
+        # A file is given BLAKE3's own threads only when it is at least half of all the work:
+        # otherwise the other workers keep the cores busy with the remaining files.
+        dominant = {p for p, s in sized if n_workers > 1 and 2 * s >= total} if total else set()
 
         def hash_one(p: Path) -> HashResult:
-            return hash_file(p, algorithm)
+            return hash_file(p, algorithm, parallel=n_workers == 1 or p in dominant)
 
-    ordered = _largest_first([Path(p) for p in paths])
-    n_workers = max(1, min(workers or default_workers(), len(ordered) or 1))
     if n_workers == 1 or len(ordered) <= 1:
         for i, p in enumerate(ordered, 1):
             if progress:
@@ -193,11 +202,13 @@ def hash_files(
             yield result
 
 
-def _largest_first(paths: Sequence[Path]) -> list[Path]:
+def _largest_first(paths: Sequence[Path]) -> list[tuple[Path, int]]:
+    """(path, size) largest first: the classic longest-processing-time order balances workers."""
+
     def size(p: Path) -> int:
         try:
             return p.stat().st_size
         except OSError:
             return 0
 
-    return sorted(paths, key=size, reverse=True)
+    return sorted(((p, size(p)) for p in paths), key=lambda t: t[1], reverse=True)

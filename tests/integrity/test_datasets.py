@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import random
@@ -7,12 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pytest_mlsec.cli import main
 from pytest_mlsec.engine import MLSecViolation
 from pytest_mlsec.integrity import rules as R
 from pytest_mlsec.integrity.api import assert_dataset_integrity, assert_label_distribution
-from pytest_mlsec.integrity.datasets import count_rows, label_findings, label_key
+from pytest_mlsec.integrity.datasets import DatasetError, count_rows, label_findings, label_key
 from tests.integrity.conftest import rule_ids
 
 LABELS = ["cat", "dog", "bird"]
@@ -271,3 +274,22 @@ def test_parquet_rows_and_labels(tmp_path: Path) -> None:
     findings, metrics = label_findings(p, write_csv(tmp_path / "ref.csv", sample(1000, seed=22)))
     assert findings == []
     assert metrics["rows"] == 1000
+
+
+def test_corrupt_parquet_is_unreadable(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow.parquet")
+    p = tmp_path / "part-0.parquet"
+    p.write_bytes(b"PAR1 this is not a parquet footer PAR1")
+    findings, _ = label_findings(p, {"a": 1})
+    assert rule_ids(findings) == [R.DATASET_UNREADABLE.id]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.binary(max_size=400), suffix=st.sampled_from([".csv", ".tsv", ".jsonl"]))
+def test_arbitrary_shard_bytes_never_raise(tmp_path: Path, content: bytes, suffix: str) -> None:
+    p = tmp_path / f"fuzz{suffix}"
+    p.write_bytes(content)
+    findings, _ = label_findings(p, {"a": 1, "b": 2})
+    assert all(f.rule_id.startswith("MLSEC-INT-") for f in findings)
+    with contextlib.suppress(DatasetError):
+        count_rows(p)
