@@ -134,7 +134,8 @@ def _split_args_options(line: str) -> tuple[str, str]:
 
 def _parse_options(text: str) -> list[tuple[str, str | None]]:
     """Tokenise option text into ``(canonical option, value)``; raise ``ValueError`` on junk."""
-    tokens = shlex.split(text, comments=False, posix=True)
+    # shlex is slow; option text without quotes or escapes splits the same way on whitespace.
+    tokens = shlex.split(text, comments=False, posix=True) if any(c in text for c in "'\"\\") else text.split()
     result: list[tuple[str, str | None]] = []
     i = 0
     while i < len(tokens):
