@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import sys
 
-PINS = """
+_BLOCK = """
 absl-py==2.1.0 accelerate==0.30.1 aiohappyeyeballs==2.3.5 aiohttp==3.9.5 aiosignal==1.3.1 alembic==1.13.1
 annotated-types==0.7.0 antlr4-python3-runtime==4.9.3 anyio==4.4.0 appdirs==1.4.4 asttokens==2.4.1 attrs==23.2.0
 av==12.1.0 beautifulsoup4==4.12.3 bitsandbytes==0.43.1 blinker==1.8.2 boto3==1.34.131 botocore==1.34.131
@@ -39,7 +39,8 @@ sqlparse==0.5.0 stack-data==0.6.3 starlette==0.37.2 sympy==1.12.1 tensorboard==2
 timm==1.0.7 tokenizers==0.19.1 torch==2.3.1 torchmetrics==1.4.0.post0 torchvision==0.18.1 tqdm==4.66.4
 traitlets==5.14.3 transformers==4.41.2 triton==2.3.1 typing-extensions==4.12.2 tzdata==2024.1 urllib3==2.2.2
 uvicorn==0.30.1 wandb==0.17.2 wcwidth==0.2.13 werkzeug==3.0.3 xxhash==3.4.1 yarl==1.9.4
-""".split()[:150]
+"""
+PINS = _BLOCK.split()[:150]
 
 
 def fake_hash(text: str) -> str:
