@@ -11,6 +11,8 @@ transparency log, i.e. the network, so it is not offered by the check.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -121,8 +123,12 @@ def verify_signature(
                 key="verification-material",
             )
         ]
+    printed = io.StringIO()
     try:
-        config.verify(model_p, sig_p)
+        # The library prints warnings (e.g. about old bundle formats) to stdout, which would
+        # corrupt JSON/SARIF reports written there: capture them into the evidence instead.
+        with contextlib.redirect_stdout(printed):
+            config.verify(model_p, sig_p)
     except Exception as exc:  # the library raises many types; every one means "not verified"
         text = _describe(exc)
         if text.startswith("Signature mismatch"):
@@ -131,7 +137,12 @@ def verify_signature(
             R.SIGNATURE_INVALID.finding(
                 where,
                 f"the signature {sig_p} does not verify for {model_p}: {_short(text)}",
-                evidence={**evidence, "error": text[:1000], "exception": type(exc).__name__},
+                evidence={
+                    **evidence,
+                    "error": text[:1000],
+                    "exception": type(exc).__name__,
+                    "library_output": printed.getvalue()[:500],
+                },
                 key="invalid-signature",
             )
         ]

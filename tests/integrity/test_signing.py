@@ -196,3 +196,17 @@ def test_cli_sign_without_key_is_usage_error(model_dir: Path, capsys: pytest.Cap
         main(["manifest", "sign", str(model_dir)])
     assert exc.value.code == 2
     assert "--private-key" in capsys.readouterr().err
+
+
+def test_library_warnings_do_not_reach_stdout(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An old-format bundle (no key hint) makes the library print to stdout; reports must stay clean."""
+    private, public = ec_keypair(tmp_path)
+    sig = tmp_path / "model.sig"
+    sign_model(model_dir, sig, private_key=private)
+    bundle = json.loads(sig.read_text())
+    del bundle["verificationMaterial"]["publicKey"]["hint"]
+    sig.write_text(json.dumps(bundle))
+    assert verify_signature(model_dir, sig, public_key=public) == []
+    assert capsys.readouterr().out == ""
