@@ -100,7 +100,12 @@ def _dispatch(doc: Any, display: str, lines: LineIndex | None, inv: Inventory, p
         keys = ", ".join(list(map(str, doc))[:6])
         inv.problems.append(Problem(display, f"not a recognised IAM/SageMaker/S3/CloudTrail document (keys: {keys})"))
         return
-    handler(doc, display, lines, inv, ptr)
+    try:
+        handler(doc, display, lines, inv, ptr)
+    except (TypeError, AttributeError, ValueError, KeyError, IndexError) as exc:
+        # A document that looks like a known format but has the wrong shapes inside: fail closed.
+        name = getattr(handler, "__name__", "document").strip("_").replace("_", " ")
+        inv.problems.append(Problem(display, f"malformed {name}: {type(exc).__name__}: {str(exc)[:200]}"))
 
 
 Handler = Callable[[Mapping[str, Any], str, "LineIndex | None", Inventory, Pointer], None]

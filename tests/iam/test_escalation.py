@@ -67,15 +67,21 @@ def test_deny_neutralises(scan, path):
 @pytest.mark.parametrize("path", [p for p in ESCALATION_PATHS if p.broad], ids=lambda p: p.id)
 def test_existing_resource_paths_need_broad_resource(scan, path):
     stmts = _grant_statements(path, resource="arn:aws:sagemaker:us-east-1:111122223333:notebook-instance/mine")
-    stmts = [{**s, "Resource": "arn:aws:lambda:us-east-1:111122223333:function:mine"} if "lambda" in str(s) else s
-             for s in stmts]
+    stmts = [
+        {**s, "Resource": "arn:aws:lambda:us-east-1:111122223333:function:mine"} if "lambda" in str(s) else s
+        for s in stmts
+    ]
     assert path.id not in _paths(scan(policy(*stmts)))
 
 
 def test_passed_to_sagemaker_still_escalates_through_sagemaker(scan):
     stmts = [
-        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::*:role/*",
-         "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
+        {
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": "arn:aws:iam::*:role/*",
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        },
         {"Effect": "Allow", "Action": "sagemaker:CreateTrainingJob", "Resource": "*"},
     ]
     assert "passrole-sagemaker-training" in _paths(scan(policy(*stmts)))
@@ -94,23 +100,47 @@ def test_chain_across_two_policies_of_one_role(scan):
     role = {
         "RoleName": "ml-dev",
         "Arn": "arn:aws:iam::111122223333:role/ml-dev",
-        "AssumeRolePolicyDocument": policy({"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-                                            "Action": "sts:AssumeRole"}),
-        "RolePolicyList": [{"PolicyName": "pass", "PolicyDocument": policy(
-            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"})}],
+        "AssumeRolePolicyDocument": policy(
+            {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ),
+        "RolePolicyList": [
+            {
+                "PolicyName": "pass",
+                "PolicyDocument": policy({"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}),
+            }
+        ],
         "AttachedManagedPolicies": [{"PolicyName": "nb", "PolicyArn": "arn:aws:iam::111122223333:policy/nb"}],
     }
     doc = {
         "RoleDetailList": [role],
-        "Policies": [{"PolicyName": "nb", "Arn": "arn:aws:iam::111122223333:policy/nb", "DefaultVersionId": "v1",
-                      "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True, "Document": policy(
-                          {"Effect": "Allow", "Action": ["sagemaker:CreateNotebookInstance",
-                                                         "sagemaker:CreatePresignedNotebookInstanceUrl"],
-                           "Resource": "*"})}]}],
+        "Policies": [
+            {
+                "PolicyName": "nb",
+                "Arn": "arn:aws:iam::111122223333:policy/nb",
+                "DefaultVersionId": "v1",
+                "PolicyVersionList": [
+                    {
+                        "VersionId": "v1",
+                        "IsDefaultVersion": True,
+                        "Document": policy(
+                            {
+                                "Effect": "Allow",
+                                "Action": [
+                                    "sagemaker:CreateNotebookInstance",
+                                    "sagemaker:CreatePresignedNotebookInstanceUrl",
+                                ],
+                                "Resource": "*",
+                            }
+                        ),
+                    }
+                ],
+            }
+        ],
     }
     report = scan(doc)
     [f] = [f for f in report.findings if f.rule_id == ESC and f.evidence["path"] == "passrole-sagemaker-notebook"]
-    assert "inline policy 'pass'" in f.message and "managed policy 'nb'" in f.message
+    assert "inline policy 'pass'" in f.message
+    assert "managed policy 'nb'" in f.message
     assert "run code as any role" in f.message or "runs code as any role" in f.message
     assert f.location.resource == "arn:aws:iam::111122223333:role/ml-dev"
 
@@ -119,18 +149,35 @@ def test_permissions_boundary_blocks_escalation(scan):
     role = {
         "RoleName": "bounded",
         "Arn": "arn:aws:iam::111122223333:role/bounded",
-        "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": policy(
-            {"Effect": "Allow", "Action": ["iam:PassRole", "sagemaker:CreateTrainingJob"], "Resource": "*"})}],
-        "PermissionsBoundary": {"PermissionsBoundaryType": "Policy",
-                                "PermissionsBoundaryArn": "arn:aws:iam::111122223333:policy/boundary"},
+        "RolePolicyList": [
+            {
+                "PolicyName": "p",
+                "PolicyDocument": policy(
+                    {"Effect": "Allow", "Action": ["iam:PassRole", "sagemaker:CreateTrainingJob"], "Resource": "*"}
+                ),
+            }
+        ],
+        "PermissionsBoundary": {
+            "PermissionsBoundaryType": "Policy",
+            "PermissionsBoundaryArn": "arn:aws:iam::111122223333:policy/boundary",
+        },
     }
     doc = {
         "RoleDetailList": [role],
-        "Policies": [{"PolicyName": "boundary", "Arn": "arn:aws:iam::111122223333:policy/boundary",
-                      "DefaultVersionId": "v1", "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True,
-                                                                        "Document": policy({"Effect": "Allow",
-                                                                                            "Action": "sagemaker:*",
-                                                                                            "Resource": "*"})}]}],
+        "Policies": [
+            {
+                "PolicyName": "boundary",
+                "Arn": "arn:aws:iam::111122223333:policy/boundary",
+                "DefaultVersionId": "v1",
+                "PolicyVersionList": [
+                    {
+                        "VersionId": "v1",
+                        "IsDefaultVersion": True,
+                        "Document": policy({"Effect": "Allow", "Action": "sagemaker:*", "Resource": "*"}),
+                    }
+                ],
+            }
+        ],
     }
     assert "passrole-sagemaker-training" not in _paths(scan(doc))
 

@@ -32,11 +32,23 @@ def _auth(**parts):
 def test_authorization_details_users_groups_and_encoded_documents(scan):
     admin_doc = urllib.parse.quote(json.dumps(policy({"Effect": "Allow", "Action": "*", "Resource": "*"})))
     doc = _auth(
-        GroupDetailList=[{"GroupName": "admins", "Arn": f"arn:aws:iam::{ACCT}:group/admins",
-                          "GroupPolicyList": [{"PolicyName": "all", "PolicyDocument": admin_doc}],
-                          "AttachedManagedPolicies": []}],
-        UserDetailList=[{"UserName": "alice", "Arn": f"arn:aws:iam::{ACCT}:user/alice", "GroupList": ["admins"],
-                         "UserPolicyList": [], "AttachedManagedPolicies": []}],
+        GroupDetailList=[
+            {
+                "GroupName": "admins",
+                "Arn": f"arn:aws:iam::{ACCT}:group/admins",
+                "GroupPolicyList": [{"PolicyName": "all", "PolicyDocument": admin_doc}],
+                "AttachedManagedPolicies": [],
+            }
+        ],
+        UserDetailList=[
+            {
+                "UserName": "alice",
+                "Arn": f"arn:aws:iam::{ACCT}:user/alice",
+                "GroupList": ["admins"],
+                "UserPolicyList": [],
+                "AttachedManagedPolicies": [],
+            }
+        ],
     )
     report = scan(doc)
     [f] = [f for f in report.findings if f.rule_id == "MLSEC-IAM-001"]
@@ -44,12 +56,19 @@ def test_authorization_details_users_groups_and_encoded_documents(scan):
 
 
 def test_missing_managed_policy_is_reported_and_known_aws_policies_are_used(scan):
-    doc = _auth(RoleDetailList=[{
-        "RoleName": "r", "Arn": f"arn:aws:iam::{ACCT}:role/r", "RolePolicyList": [],
-        "AttachedManagedPolicies": [
-            {"PolicyName": "x", "PolicyArn": f"arn:aws:iam::{ACCT}:policy/not-in-dump"},
-            {"PolicyName": "AdministratorAccess", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
-        ]}])
+    doc = _auth(
+        RoleDetailList=[
+            {
+                "RoleName": "r",
+                "Arn": f"arn:aws:iam::{ACCT}:role/r",
+                "RolePolicyList": [],
+                "AttachedManagedPolicies": [
+                    {"PolicyName": "x", "PolicyArn": f"arn:aws:iam::{ACCT}:policy/not-in-dump"},
+                    {"PolicyName": "AdministratorAccess", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+                ],
+            }
+        ]
+    )
     ids = rule_ids(scan(doc))
     assert "MLSEC-IAM-017" in ids
     assert "MLSEC-IAM-001" in ids
@@ -57,24 +76,60 @@ def test_missing_managed_policy_is_reported_and_known_aws_policies_are_used(scan
 
 def test_managed_policy_uses_default_version_only(scan):
     arn = f"arn:aws:iam::{ACCT}:policy/p"
-    doc = _auth(Policies=[{"PolicyName": "p", "Arn": arn, "DefaultVersionId": "v2", "PolicyVersionList": [
-        {"VersionId": "v1", "IsDefaultVersion": False, "Document": policy({"Effect": "Allow", "Action": "*",
-                                                                            "Resource": "*"})},
-        {"VersionId": "v2", "IsDefaultVersion": True, "Document": policy(
-            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b"})},
-    ]}])
+    doc = _auth(
+        Policies=[
+            {
+                "PolicyName": "p",
+                "Arn": arn,
+                "DefaultVersionId": "v2",
+                "PolicyVersionList": [
+                    {
+                        "VersionId": "v1",
+                        "IsDefaultVersion": False,
+                        "Document": policy({"Effect": "Allow", "Action": "*", "Resource": "*"}),
+                    },
+                    {
+                        "VersionId": "v2",
+                        "IsDefaultVersion": True,
+                        "Document": policy(
+                            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b"}
+                        ),
+                    },
+                ],
+            }
+        ]
+    )
     assert rule_ids(scan(doc)) == set()
 
 
 def test_shared_managed_policy_reported_once_with_all_principals(scan):
     arn = f"arn:aws:iam::{ACCT}:policy/shared"
-    roles = [{"RoleName": f"r{i}", "Arn": f"arn:aws:iam::{ACCT}:role/r{i}", "RolePolicyList": [],
-              "AttachedManagedPolicies": [{"PolicyName": "shared", "PolicyArn": arn}]} for i in range(3)]
-    doc = _auth(RoleDetailList=roles, Policies=[{"PolicyName": "shared", "Arn": arn, "DefaultVersionId": "v1",
-                                                 "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True,
-                                                                        "Document": policy({"Effect": "Allow",
-                                                                                            "Action": "kms:Decrypt",
-                                                                                            "Resource": "*"})}]}])
+    roles = [
+        {
+            "RoleName": f"r{i}",
+            "Arn": f"arn:aws:iam::{ACCT}:role/r{i}",
+            "RolePolicyList": [],
+            "AttachedManagedPolicies": [{"PolicyName": "shared", "PolicyArn": arn}],
+        }
+        for i in range(3)
+    ]
+    doc = _auth(
+        RoleDetailList=roles,
+        Policies=[
+            {
+                "PolicyName": "shared",
+                "Arn": arn,
+                "DefaultVersionId": "v1",
+                "PolicyVersionList": [
+                    {
+                        "VersionId": "v1",
+                        "IsDefaultVersion": True,
+                        "Document": policy({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}),
+                    }
+                ],
+            }
+        ],
+    )
     [f] = scan(doc).findings
     assert f.rule_id == "MLSEC-IAM-004"
     assert f.evidence["principal_count"] == 3
@@ -86,26 +141,56 @@ def test_deny_in_one_role_only(scan):
     arn = f"arn:aws:iam::{ACCT}:policy/shared"
     deny = {"PolicyName": "deny", "PolicyDocument": policy({"Effect": "Deny", "Action": "kms:*", "Resource": "*"})}
     roles = [
-        {"RoleName": "guarded", "Arn": f"arn:aws:iam::{ACCT}:role/guarded", "RolePolicyList": [deny],
-         "AttachedManagedPolicies": [{"PolicyName": "shared", "PolicyArn": arn}]},
-        {"RoleName": "open", "Arn": f"arn:aws:iam::{ACCT}:role/open", "RolePolicyList": [],
-         "AttachedManagedPolicies": [{"PolicyName": "shared", "PolicyArn": arn}]},
+        {
+            "RoleName": "guarded",
+            "Arn": f"arn:aws:iam::{ACCT}:role/guarded",
+            "RolePolicyList": [deny],
+            "AttachedManagedPolicies": [{"PolicyName": "shared", "PolicyArn": arn}],
+        },
+        {
+            "RoleName": "open",
+            "Arn": f"arn:aws:iam::{ACCT}:role/open",
+            "RolePolicyList": [],
+            "AttachedManagedPolicies": [{"PolicyName": "shared", "PolicyArn": arn}],
+        },
     ]
-    doc = _auth(RoleDetailList=roles, Policies=[{"PolicyName": "shared", "Arn": arn, "DefaultVersionId": "v1",
-                                                 "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True,
-                                                                        "Document": policy({"Effect": "Allow",
-                                                                                            "Action": "kms:Decrypt",
-                                                                                            "Resource": "*"})}]}])
+    doc = _auth(
+        RoleDetailList=roles,
+        Policies=[
+            {
+                "PolicyName": "shared",
+                "Arn": arn,
+                "DefaultVersionId": "v1",
+                "PolicyVersionList": [
+                    {
+                        "VersionId": "v1",
+                        "IsDefaultVersion": True,
+                        "Document": policy({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}),
+                    }
+                ],
+            }
+        ],
+    )
     [f] = scan(doc).findings
     assert f.evidence["principals"] == [f"arn:aws:iam::{ACCT}:role/open"]
 
 
 def test_role_bundle(scan):
-    bundle = {"Role": {"RoleName": "exec", "Arn": f"arn:aws:iam::{ACCT}:role/exec",
-                       "AssumeRolePolicyDocument": policy({"Effect": "Allow", "Principal": {"AWS": "*"},
-                                                           "Action": "sts:AssumeRole"})},
-              "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": policy(
-                  {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"})}]}
+    bundle = {
+        "Role": {
+            "RoleName": "exec",
+            "Arn": f"arn:aws:iam::{ACCT}:role/exec",
+            "AssumeRolePolicyDocument": policy(
+                {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+            ),
+        },
+        "RolePolicyList": [
+            {
+                "PolicyName": "p",
+                "PolicyDocument": policy({"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}),
+            }
+        ],
+    }
     assert {"MLSEC-IAM-010", "MLSEC-IAM-007"} <= rule_ids(scan(bundle))
 
 
@@ -171,8 +256,12 @@ def test_cloudformation_yaml(scan):
 def test_cloudformation_json_has_lines(scan):
     import yaml
 
-    doc = yaml.safe_load(CFN_YAML.replace("!Ref NotebookPolicy", "NotebookPolicy").replace("!Sub ", "")
-                         .replace("!Ref ExecRole", "ExecRole").replace("!GetAtt ExecRole.Arn", "x"))
+    doc = yaml.safe_load(
+        CFN_YAML.replace("!Ref NotebookPolicy", "NotebookPolicy")
+        .replace("!Sub ", "")
+        .replace("!Ref ExecRole", "ExecRole")
+        .replace("!GetAtt ExecRole.Arn", "x")
+    )
     report = scan(doc, name="template.json")
     [f] = [f for f in report.findings if f.rule_id == "MLSEC-IAM-007"]
     text = Path(f.location.path).read_text().splitlines()
@@ -180,26 +269,66 @@ def test_cloudformation_json_has_lines(scan):
 
 
 def test_terraform_plan(scan):
-    role_policy = json.dumps(policy({"Effect": "Allow", "Action": ["iam:PassRole", "sagemaker:CreateTrainingJob"],
-                                     "Resource": "*"}))
+    role_policy = json.dumps(
+        policy({"Effect": "Allow", "Action": ["iam:PassRole", "sagemaker:CreateTrainingJob"], "Resource": "*"})
+    )
     plan = {
         "format_version": "1.2",
-        "planned_values": {"root_module": {"resources": [
-            {"address": "aws_iam_role.exec", "type": "aws_iam_role", "name": "exec",
-             "values": {"name": "exec", "assume_role_policy": json.dumps(policy({
-                 "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999988887777:root"},
-                 "Action": "sts:AssumeRole"}))}},
-            {"address": "aws_iam_role_policy.p", "type": "aws_iam_role_policy", "name": "p",
-             "values": {"name": "p", "role": "exec", "policy": role_policy}},
-            {"address": "aws_sagemaker_notebook_instance.nb", "type": "aws_sagemaker_notebook_instance",
-             "name": "nb", "values": {"name": "nb", "root_access": "Disabled", "direct_internet_access": "Disabled",
-                                      "kms_key_id": "k", "instance_metadata_service_configuration": [
-                                          {"minimum_instance_metadata_service_version": "1"}]}},
-            {"address": "aws_s3_bucket.models", "type": "aws_s3_bucket", "name": "models",
-             "values": {"bucket": "acme-models"}},
-            {"address": "aws_s3_bucket_versioning.models", "type": "aws_s3_bucket_versioning", "name": "models",
-             "values": {"bucket": "acme-models", "versioning_configuration": [{"status": "Enabled"}]}},
-        ]}},
+        "planned_values": {
+            "root_module": {
+                "resources": [
+                    {
+                        "address": "aws_iam_role.exec",
+                        "type": "aws_iam_role",
+                        "name": "exec",
+                        "values": {
+                            "name": "exec",
+                            "assume_role_policy": json.dumps(
+                                policy(
+                                    {
+                                        "Effect": "Allow",
+                                        "Principal": {"AWS": "arn:aws:iam::999988887777:root"},
+                                        "Action": "sts:AssumeRole",
+                                    }
+                                )
+                            ),
+                        },
+                    },
+                    {
+                        "address": "aws_iam_role_policy.p",
+                        "type": "aws_iam_role_policy",
+                        "name": "p",
+                        "values": {"name": "p", "role": "exec", "policy": role_policy},
+                    },
+                    {
+                        "address": "aws_sagemaker_notebook_instance.nb",
+                        "type": "aws_sagemaker_notebook_instance",
+                        "name": "nb",
+                        "values": {
+                            "name": "nb",
+                            "root_access": "Disabled",
+                            "direct_internet_access": "Disabled",
+                            "kms_key_id": "k",
+                            "instance_metadata_service_configuration": [
+                                {"minimum_instance_metadata_service_version": "1"}
+                            ],
+                        },
+                    },
+                    {
+                        "address": "aws_s3_bucket.models",
+                        "type": "aws_s3_bucket",
+                        "name": "models",
+                        "values": {"bucket": "acme-models"},
+                    },
+                    {
+                        "address": "aws_s3_bucket_versioning.models",
+                        "type": "aws_s3_bucket_versioning",
+                        "name": "models",
+                        "values": {"bucket": "acme-models", "versioning_configuration": [{"status": "Enabled"}]},
+                    },
+                ]
+            }
+        },
     }
     ids = rule_ids(scan(plan, name="plan.json", account_id=ACCT))
     assert {"MLSEC-IAM-008", "MLSEC-IAM-007", "MLSEC-IAM-011", "MLSEC-SM-009", "MLSEC-SM-012"} <= ids
@@ -219,8 +348,14 @@ def test_unrecognised_document_named_explicitly_is_a_finding(scan):
 
 
 def test_malformed_statements_are_reported(scan):
-    doc = {"Statement": [{"Effect": "Maybe", "Action": "s3:*"}, "nope", {"Effect": "Allow", "Resource": "*"},
-                         {"Effect": "Allow", "Action": ["s3:GetObject", 5], "Resource": "*"}]}
+    doc = {
+        "Statement": [
+            {"Effect": "Maybe", "Action": "s3:*"},
+            "nope",
+            {"Effect": "Allow", "Resource": "*"},
+            {"Effect": "Allow", "Action": ["s3:GetObject", 5], "Resource": "*"},
+        ]
+    }
     report = scan(doc)
     [f] = [f for f in report.findings if f.rule_id == "MLSEC-IAM-014"]
     assert "Effect must be Allow or Deny" in f.message

@@ -74,14 +74,19 @@ def test_prefix_wildcard_risky(scan, pattern):
 
 
 def test_prefix_wildcard_permissions_management_is_high(scan):
-    [f] = [f for f in scan(policy(allow("iam:Put*", "arn:aws:iam::111122223333:role/ml-*"))).findings
-           if f.rule_id == PREFIX]
+    [f] = [
+        f
+        for f in scan(policy(allow("iam:Put*", "arn:aws:iam::111122223333:role/ml-*"))).findings
+        if f.rule_id == PREFIX
+    ]
     assert f.severity.label == "high"
     assert "iam:PutRolePolicy" in f.evidence["risky"]
 
 
-@pytest.mark.parametrize("pattern", ["ec2:Describe*", "sagemaker:List*", "sagemaker:Describe*", "s3:List*",
-                                     "logs:Describe*", "cloudwatch:Get*"])
+@pytest.mark.parametrize(
+    "pattern",
+    ["ec2:Describe*", "sagemaker:List*", "sagemaker:Describe*", "s3:List*", "logs:Describe*", "cloudwatch:Get*"],
+)
 def test_read_only_wildcards_are_clean(scan, pattern):
     assert rule_ids(scan(policy(allow(pattern)))) == set()
 
@@ -102,8 +107,15 @@ def test_actions_without_resource_types_need_star(scan):
 
 @pytest.mark.parametrize(
     "action",
-    ["s3:GetObject", "s3:PutObject", "secretsmanager:GetSecretValue", "ssm:GetParameter", "kms:Decrypt",
-     "dynamodb:Scan", "dynamodb:GetItem"],
+    [
+        "s3:GetObject",
+        "s3:PutObject",
+        "secretsmanager:GetSecretValue",
+        "ssm:GetParameter",
+        "kms:Decrypt",
+        "dynamodb:Scan",
+        "dynamodb:GetItem",
+    ],
 )
 def test_data_action_on_star(scan, action):
     report = scan(policy(allow(action)))
@@ -117,14 +129,20 @@ def test_data_action_on_every_bucket_arn(scan):
 
 
 def test_data_action_scoped_is_clean(scan):
-    report = scan(policy(allow(["s3:GetObject", "s3:PutObject"], "arn:aws:s3:::ml-data/train/*"),
-                         allow("kms:Decrypt", "arn:aws:kms:us-east-1:111122223333:key/abcd")))
+    report = scan(
+        policy(
+            allow(["s3:GetObject", "s3:PutObject"], "arn:aws:s3:::ml-data/train/*"),
+            allow("kms:Decrypt", "arn:aws:kms:us-east-1:111122223333:key/abcd"),
+        )
+    )
     assert rule_ids(report) == set()
 
 
 def test_abac_condition_scopes_data_action(scan):
-    stmt = allow("secretsmanager:GetSecretValue",
-                 Condition={"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}})
+    stmt = allow(
+        "secretsmanager:GetSecretValue",
+        Condition={"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}},
+    )
     assert DATA not in rule_ids(scan(policy(stmt)))
 
 
@@ -174,8 +192,11 @@ def test_not_action_allow(scan):
 
 
 def test_not_action_deny_is_clean(scan):
-    report = scan(policy(allow("s3:ListBucket", "arn:aws:s3:::b"),
-                         {"Effect": "Deny", "NotAction": "s3:ListBucket", "Resource": "*"}))
+    report = scan(
+        policy(
+            allow("s3:ListBucket", "arn:aws:s3:::b"), {"Effect": "Deny", "NotAction": "s3:ListBucket", "Resource": "*"}
+        )
+    )
     assert rule_ids(report) == set()
 
 
@@ -213,20 +234,36 @@ def test_passrole_via_iam_wildcard(scan):
 
 
 def test_credentials_exposure(scan):
-    [f] = [f for f in scan(policy(allow(["redshift:GetClusterCredentials", "ec2:GetPasswordData"]))).findings
-           if f.rule_id == CREDS]
+    [f] = [
+        f
+        for f in scan(policy(allow(["redshift:GetClusterCredentials", "ec2:GetPasswordData"]))).findings
+        if f.rule_id == CREDS
+    ]
     assert set(f.evidence["actions"]) == {"redshift:GetClusterCredentials", "ec2:GetPasswordData"}
 
 
 def test_self_service_access_keys_are_clean(scan):
-    stmt = allow(["iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:ListAccessKeys"],
-                 "arn:aws:iam::*:user/${aws:username}")
+    stmt = allow(
+        ["iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:ListAccessKeys"], "arn:aws:iam::*:user/${aws:username}"
+    )
     assert rule_ids(scan(policy(stmt))) == set()
 
 
 def test_necessities_are_clean(scan):
-    report = scan(policy(allow(["ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "s3:ListAllMyBuckets",
-                                "ec2:DescribeSubnets", "sagemaker:ListTrainingJobs", "logs:DescribeLogGroups"])))
+    report = scan(
+        policy(
+            allow(
+                [
+                    "ecr:GetAuthorizationToken",
+                    "sts:GetCallerIdentity",
+                    "s3:ListAllMyBuckets",
+                    "ec2:DescribeSubnets",
+                    "sagemaker:ListTrainingJobs",
+                    "logs:DescribeLogGroups",
+                ]
+            )
+        )
+    )
     assert rule_ids(report) == set()
 
 

@@ -64,10 +64,13 @@ def test_notebook_without_imds_setting_is_not_called_imdsv1(scan):
 
 
 def test_serverless_endpoint_config_needs_no_kms(scan):
-    cfg = {"EndpointConfigName": "s", "ProductionVariants": [{"VariantName": "v", "ModelName": "m",
-                                                                "ServerlessConfig": {"MemorySizeInMB": 2048,
-                                                                                     "MaxConcurrency": 5}}],
-           "DataCaptureConfig": {"EnableCapture": True}}
+    cfg = {
+        "EndpointConfigName": "s",
+        "ProductionVariants": [
+            {"VariantName": "v", "ModelName": "m", "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}
+        ],
+        "DataCaptureConfig": {"EnableCapture": True},
+    }
     assert rule_ids(scan(cfg)) == set()
 
 

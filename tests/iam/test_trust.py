@@ -18,8 +18,16 @@ def trust(principal: Any, condition: dict[str, Any] | None = None, action: str =
 
 
 def role(trust_doc: dict[str, Any], account: str = "111122223333") -> dict[str, Any]:
-    return {"RoleDetailList": [{"RoleName": "r", "Arn": f"arn:aws:iam::{account}:role/r",
-                                "AssumeRolePolicyDocument": trust_doc, "RolePolicyList": []}]}
+    return {
+        "RoleDetailList": [
+            {
+                "RoleName": "r",
+                "Arn": f"arn:aws:iam::{account}:role/r",
+                "AssumeRolePolicyDocument": trust_doc,
+                "RolePolicyList": [],
+            }
+        ]
+    }
 
 
 def test_public_string_principal(scan):
@@ -82,20 +90,32 @@ def test_bare_trust_document_uses_account_id_option(scan):
 
 def test_oidc_without_sub_condition(scan):
     fed = {"Federated": "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"}
-    doc = trust(fed, {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}},
-                action="sts:AssumeRoleWithWebIdentity")
+    doc = trust(
+        fed,
+        {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}},
+        action="sts:AssumeRoleWithWebIdentity",
+    )
     assert PUBLIC in rule_ids(scan(role(doc)))
 
 
 def test_oidc_with_sub_condition_is_clean(scan):
     fed = {"Federated": "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"}
-    doc = trust(fed, {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                                       "token.actions.githubusercontent.com:sub": "repo:acme/ml:ref:refs/heads/main"}},
-                action="sts:AssumeRoleWithWebIdentity")
+    doc = trust(
+        fed,
+        {
+            "StringEquals": {
+                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                "token.actions.githubusercontent.com:sub": "repo:acme/ml:ref:refs/heads/main",
+            }
+        },
+        action="sts:AssumeRoleWithWebIdentity",
+    )
     assert rule_ids(scan(role(doc))) == set()
 
 
 def test_deny_statement_in_trust_is_ignored(scan):
-    doc = policy({"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"},
-                 {"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole"})
+    doc = policy(
+        {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"},
+        {"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole"},
+    )
     assert rule_ids(scan(role(doc))) == set()
