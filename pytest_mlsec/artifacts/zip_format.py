@@ -202,6 +202,8 @@ def member_source(
         dispatcher.decompression_left(),
         max(member.csize, 1 << 20) * limits.max_compression_ratio,
     )
+    import lzma
+
     try:
         out = decompress_to_source(_decompressor(raw, member.method), limit, dispatcher.count_decompressed)
     except LimitExceeded:
@@ -213,7 +215,7 @@ def member_source(
                 key="bomb",
             )
         ]
-    except (zlib.error, OSError, EOFError, ValueError) as exc:
+    except (zlib.error, OSError, EOFError, ValueError, lzma.LZMAError) as exc:
         return None, [R.FMT_ARCHIVE_BAD.finding(location, f"member could not be decompressed: {exc}", key="inflate")]
     return out, []
 
