@@ -9,6 +9,20 @@ from pytest_mlsec.deps import specs
 from pytest_mlsec.deps.model import Parsed, Requirement
 
 
+def inside_project(path: Any) -> bool:
+    """A relative path that stays inside the project: the project itself or a workspace member.
+
+    Lock files list the project being locked (``editable = "."``); that is not a third-party
+    dependency and is not judged like one.
+    """
+    text = str(path).replace("\\", "/")
+    if text.startswith("file:"):
+        return False
+    return not (
+        text.startswith(("/", "~")) or text == ".." or text.startswith("../") or "/../" in text or ":" in text[:3]
+    )
+
+
 def hashes_from(values: Iterable[Any]) -> tuple[str, ...]:
     """``"sha256:..."`` strings and ``{algo = hex}`` tables, in order, without duplicates."""
     found: dict[str, None] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pytest_mlsec.deps.locks import add_locked, hashes_from
+from pytest_mlsec.deps.locks import add_locked, hashes_from, inside_project
 from pytest_mlsec.deps.model import IndexRef, Parsed
 from pytest_mlsec.deps.textio import Malformed, malformed, read_text
 from pytest_mlsec.deps.tomlfile import Lines
@@ -78,6 +78,8 @@ def _entry(out: Parsed, path: str, name: str, entry: Any, line: int | None, cate
             section=category,
         )
         return
+    if isinstance(entry.get("path"), str) and inside_project(entry["path"]):
+        return  # the project itself (pipenv install -e .)
     for key in ("path", "file"):
         if isinstance(entry.get(key), str):
             add_locked(

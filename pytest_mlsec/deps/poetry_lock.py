@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_mlsec.deps.locks import add_locked, hashes_from
+from pytest_mlsec.deps.locks import add_locked, hashes_from, inside_project
 from pytest_mlsec.deps.model import IndexRef, Parsed
 from pytest_mlsec.deps.textio import Malformed, malformed
 from pytest_mlsec.deps.tomlfile import Lines, load
@@ -64,6 +64,8 @@ def parse(path: str) -> Parsed:
                 commit=str(source.get("resolved_reference") or "") or None,
                 editable=bool(pkg.get("develop")),
             )
+        elif kind == "directory" and url and inside_project(url):
+            continue  # a workspace member of the project itself
         elif kind in ("file", "directory") and url:
             add_locked(
                 out,

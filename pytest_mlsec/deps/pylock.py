@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_mlsec.deps.locks import add_locked, hashes_from
+from pytest_mlsec.deps.locks import add_locked, hashes_from, inside_project
 from pytest_mlsec.deps.model import IndexRef, Parsed
 from pytest_mlsec.deps.textio import Malformed, malformed
 from pytest_mlsec.deps.tomlfile import Lines, load
@@ -60,6 +60,8 @@ def parse(path: str) -> Parsed:
                 commit=str(vcs.get("commit-id") or "") or None,
                 marker=marker,
             )
+        elif isinstance(directory, dict) and inside_project(directory.get("path", ".")):
+            continue  # the project itself or a workspace member
         elif isinstance(directory, dict):
             add_locked(
                 out,

@@ -500,3 +500,29 @@ def test_workflow_expressions_are_not_packages(write):
     )
     found = run(path)
     assert rules(found) == ["MLSEC-DEP-021"]
+
+
+def test_locks_do_not_judge_the_project_itself(write):
+    pylock = write(
+        "a/pylock.toml",
+        f"""\
+        lock-version = "1.0"
+        [[packages]]
+        name = "app"
+        directory = {{ path = ".", editable = true }}
+        [[packages]]
+        name = "outside"
+        directory = {{ path = "../elsewhere" }}
+        [[packages]]
+        name = "numpy"
+        version = "1.26.4"
+        sdist = {{ url = "https://x/numpy.tar.gz", hashes = {{ sha256 = "{"a" * 64}" }} }}
+        """,
+    )
+    found = run(pylock)
+    assert [(f.rule_id, f.evidence.get("path")) for f in found] == [("MLSEC-DEP-008", "../elsewhere")]
+    pipfile = {
+        "_meta": {"pipfile-spec": 6, "sources": []},
+        "default": {"app": {"editable": True, "path": "."}, "numpy": {"version": "==1.26.4", "hashes": [H]}},
+    }
+    assert run(write("b/Pipfile.lock", json.dumps(pipfile))) == []

@@ -85,3 +85,53 @@ def test_current_interpreter_is_readable():
     parsed = installed.parse("")
     names = {r.name for r in parsed.requirements}
     assert {"pytest", "packaging"} <= names
+
+
+def test_uv_lock_edge_markers_and_extras_decide_what_must_be_installed(tmp_path, write):
+    venv, site = _venv(tmp_path)
+    _dist(site, "numpy", "1.26.4")
+    lock = write(
+        "uv.lock",
+        f"""\
+        version = 1
+
+        [[package]]
+        name = "app"
+        version = "0.1.0"
+        source = {{ editable = "." }}
+        dependencies = [
+            {{ name = "numpy" }},
+            {{ name = "pywin32", marker = "sys_platform == 'win32'" }},
+            {{ name = "scipy" }},
+        ]
+
+        [package.optional-dependencies]
+        gpu = [{{ name = "cupy" }}]
+
+        [[package]]
+        name = "numpy"
+        version = "1.26.4"
+        source = {{ registry = "https://pypi.org/simple" }}
+        sdist = {{ url = "https://x/numpy.tar.gz", hash = "{H}" }}
+
+        [[package]]
+        name = "pywin32"
+        version = "306"
+        source = {{ registry = "https://pypi.org/simple" }}
+        wheels = [{{ url = "https://x/pywin32.whl", hash = "{H}" }}]
+
+        [[package]]
+        name = "cupy"
+        version = "13.0.0"
+        source = {{ registry = "https://pypi.org/simple" }}
+        sdist = {{ url = "https://x/cupy.tar.gz", hash = "{H}" }}
+
+        [[package]]
+        name = "scipy"
+        version = "1.13.1"
+        source = {{ registry = "https://pypi.org/simple" }}
+        sdist = {{ url = "https://x/scipy.tar.gz", hash = "{H}" }}
+        """,
+    )
+    found = run(lock, installed=str(venv))
+    assert [(f.rule_id, f.evidence["package"]) for f in found] == [("MLSEC-DEP-018", "scipy")]
