@@ -14,7 +14,6 @@ import datetime as dt
 from pathlib import Path
 
 from airflow.sdk import DAG, Param, task
-
 from mlsec_airflow.operators import XCOM_KEY, NoPickleOperator
 
 MODEL_SUFFIXES = (
@@ -26,7 +25,7 @@ with DAG(
     dag_id="mlsec_fanout_scan",
     description="Scan every model artifact of a store in parallel with pytest-mlsec",
     schedule="@weekly",
-    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     catchup=False,
     params={"models_dir": Param("/tmp/mlsec-example/registry", type="string")},
     tags=["ml", "security", "pytest-mlsec"],
@@ -66,3 +65,4 @@ if __name__ == "__main__":
     args = parser.parse_args()
     run = dag.test(run_conf={"models_dir": args.models_dir})
     print(f"dag run {run.run_id}: {run.state}")
+    raise SystemExit(0 if run.state == "success" else 1)

@@ -24,7 +24,6 @@ import struct
 from pathlib import Path
 
 from airflow.sdk import DAG, Param, task
-
 from mlsec_airflow.operators import XCOM_KEY, NoPickleOperator
 
 DEFAULT_ROOT = "/tmp/mlsec-example"
@@ -63,7 +62,7 @@ with DAG(
     dag_id="mlsec_model_pipeline",
     description="Train a model, gate it with pytest-mlsec, then register and deploy it",
     schedule="@daily",
-    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     catchup=False,
     params={
         "root": Param(DEFAULT_ROOT, type="string", description="where models, registry and deployments live"),
@@ -127,3 +126,4 @@ if __name__ == "__main__":
     args = parser.parse_args()
     run = dag.test(run_conf={"root": args.root, "simulate_compromise": args.simulate_compromise})
     print(f"dag run {run.run_id}: {run.state}")
+    raise SystemExit(0 if run.state == "success" else 1)

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -104,7 +103,8 @@ def load_dag_module(airflow_home: Path, name: str) -> ModuleType:
     """Import a DAG file from the session's dags folder (the copy Airflow itself parses)."""
     path = airflow_home / "dags" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"mlsec_test_dags.{name}", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -154,8 +154,8 @@ def xcom_value(dag_run: Any, task_id: str, key: str = "return_value", map_index:
 
 
 @pytest.fixture
-def models(tmp_path: Path) -> Iterator[dict[str, Path]]:
+def models(tmp_path: Path) -> dict[str, Path]:
     """A malicious pickle (never loaded), a clean pickle and a safetensors file."""
     from model_files import write_models
 
-    yield write_models(tmp_path)
+    return write_models(tmp_path)

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 from conftest import task_states, xcom_value
-
 from mlsec_airflow.aws import AwsConnectionUnavailable, aws_options
 from mlsec_airflow.operators import MLSecCheckOperator
 
@@ -43,7 +42,11 @@ def test_connection_gives_a_session_with_its_credentials(aws_connection):
 
 def test_explicit_options_win_over_the_connection(aws_connection, tmp_path: Path):
     op = MLSecCheckOperator(
-        task_id="g", check="probe", targets="x", aws_conn_id=aws_connection, options={"endpoint_url": "http://127.0.0.1:2"}
+        task_id="g",
+        check="probe",
+        targets="x",
+        aws_conn_id=aws_connection,
+        options={"endpoint_url": "http://127.0.0.1:2"},
     )
     options = op.check_options()
     assert options["endpoint_url"] == "http://127.0.0.1:2"

@@ -10,7 +10,7 @@ from conftest import task_states, xcom_value
 
 from pytest_mlsec.findings import Report
 
-LOGICAL_DATE = dt.datetime(2026, 3, 14, tzinfo=dt.timezone.utc)
+LOGICAL_DATE = dt.datetime(2026, 3, 14, tzinfo=dt.UTC)
 
 
 def run(dag_module, dag_name: str, conf: dict) -> object:
@@ -27,7 +27,8 @@ def test_failing_gate_stops_downstream_and_keeps_report(dag_module, models):
     payload = xcom_value(dr, "gate", key="mlsec_report")
     report = Report.from_dict(payload)
     assert payload["summary"]["failed"] is True
-    assert report.max_severity is not None and report.max_severity.label in {"high", "critical"}
+    assert report.max_severity is not None
+    assert report.max_severity.label in {"high", "critical"}
     assert any(f.location.path == str(models["evil"]) for f in report.findings)
     assert xcom_value(dr, "register") is None
 

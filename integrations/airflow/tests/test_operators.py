@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
-
 from mlsec_airflow.operators import (
     XCOM_KEY,
     LeastPrivilegeOperator,
@@ -18,6 +17,7 @@ from mlsec_airflow.operators import (
     PinnedDepsOperator,
     SecretsOperator,
 )
+
 from pytest_mlsec.findings import Report
 
 
@@ -110,7 +110,9 @@ def test_directory_target_is_scanned_recursively(models):
     ],
 )
 def test_fail_on_threshold(probe_file, severities, fail_on, fails):
-    ti, value, exc = run(MLSecCheckOperator(task_id="g", check="probe", targets=probe_file(*severities), fail_on=fail_on))
+    ti, value, exc = run(
+        MLSecCheckOperator(task_id="g", check="probe", targets=probe_file(*severities), fail_on=fail_on)
+    )
     assert (type(exc) is AirflowFailException) is fails
     assert ti.pushed[0][1]["summary"]["fail_on"] == fail_on.lower()
     if not fails:
@@ -247,7 +249,9 @@ def test_rendering_templates_in_targets_options_and_threshold():
         fail_on="{{ params.level }}",
         options={"manifest": "{{ params.root }}/m.json"},
     )
-    op.render_template_fields({"params": {"root": "/data", "level": "medium"}, "ds": "2026-03-14", "ds_nodash": "20260314"})
+    op.render_template_fields(
+        {"params": {"root": "/data", "level": "medium"}, "ds": "2026-03-14", "ds_nodash": "20260314"}
+    )
     assert op.targets == ["/data/model-2026-03-14.bin", "s3://bucket/20260314/"]
     assert op.fail_on == "medium"
     assert op.options == {"manifest": "/data/m.json"}

@@ -9,7 +9,6 @@ import sys
 from importlib.metadata import entry_points
 
 import pytest
-
 from mlsec_airflow import __version__
 from mlsec_airflow.get_provider_info import get_provider_info
 
@@ -51,7 +50,6 @@ def test_airflow_providers_list_shows_it(airflow_db):
 def test_task_mlsec_gate_resolves_through_the_providers_manager():
     from airflow.sdk import task
     from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
-
     from mlsec_airflow.decorators import mlsec_gate_task
 
     assert ProvidersManagerTaskRuntime().taskflow_decorators["mlsec_gate"] is mlsec_gate_task

@@ -9,10 +9,9 @@ from __future__ import annotations
 import datetime as dt
 
 from airflow.sdk import DAG, Param, task
-
 from mlsec_airflow.operators import XCOM_KEY, MLSecCheckOperator, NoPickleOperator
 
-START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 @task
@@ -45,9 +44,7 @@ def _gate_dag(dag_id: str, **gate_kwargs):
 basic = _gate_dag("mlsec_gate_basic", fail_on="high")
 soft = _gate_dag("mlsec_gate_soft", soft_fail=True)
 no_retry = _gate_dag("mlsec_gate_no_retry", retries=2, retry_delay=dt.timedelta(seconds=0))
-with_retry = _gate_dag(
-    "mlsec_gate_with_retry", retry_on_failure=True, retries=1, retry_delay=dt.timedelta(seconds=0)
-)
+with_retry = _gate_dag("mlsec_gate_with_retry", retry_on_failure=True, retries=1, retry_delay=dt.timedelta(seconds=0))
 
 with DAG(
     dag_id="mlsec_gate_templated",
@@ -102,7 +99,10 @@ with DAG(
     @task(trigger_rule="all_done")
     def summarize(ti=None) -> dict:
         reports = ti.xcom_pull(task_ids="scan_model", key=XCOM_KEY)
-        return {"reports": len([r for r in reports if r]), "failed": sum(1 for r in reports if r and r["summary"]["failed"])}
+        return {
+            "reports": len([r for r in reports if r]),
+            "failed": sum(1 for r in reports if r and r["summary"]["failed"]),
+        }
 
     scans >> summarize()
 
