@@ -101,8 +101,10 @@ def main() -> int:
             total += done
             failures.extend(errors)
     elapsed = time.perf_counter() - started
-    print(f"inputs={total} workers={args.workers} seconds={elapsed:.1f} rate={total / elapsed:.0f}/s "
-          f"escaped_exceptions={len(failures)}")
+    print(
+        f"inputs={total} workers={args.workers} seconds={elapsed:.1f} rate={total / elapsed:.0f}/s "
+        f"escaped_exceptions={len(failures)}"
+    )
     for failure in failures[:5]:
         print(failure, file=sys.stderr)
     return 1 if failures else 0

@@ -124,7 +124,19 @@ class Dispatcher:
                     key=kind,
                 )
             ]
-        return list(func(source, location, self.options, self.recurse, depth))
+        try:
+            return list(func(source, location, self.options, self.recurse, depth))
+        except (KeyboardInterrupt, SystemExit, MemoryError):
+            raise
+        except Exception as exc:  # fail closed on a bug in a format module, naming the file
+            return [
+                R.FMT_UNREADABLE.finding(
+                    location,
+                    f"the {label} scanner failed on this file ({type(exc).__name__}: {exc}); it is unverified",
+                    evidence={"format": kind, "error": type(exc).__name__},
+                    key=f"{kind}-error",
+                )
+            ]
 
     def _unknown(self, head: bytes, source: ByteSource, location: Location) -> list[Finding]:
         return [

@@ -200,7 +200,8 @@ def test_seven_zip_without_py7zr_is_a_finding(monkeypatch: pytest.MonkeyPatch) -
         archive.writestr(b"hello", "a.txt")
     monkeypatch.setitem(sys.modules, "py7zr", None)
     findings = scan_bytes(buf.getvalue(), "a.7z")
-    assert "MLSEC-FMT-005" in rule_ids(findings) and blocking(findings)
+    assert "MLSEC-FMT-005" in rule_ids(findings)
+    assert blocking(findings)
 
 
 def _legacy_torch(sys_info: bytes) -> bytes:
@@ -213,7 +214,8 @@ def _legacy_torch(sys_info: bytes) -> bytes:
 
 def test_legacy_torch_format_payload_in_any_of_its_pickles() -> None:
     findings = scan_bytes(_legacy_torch(PAYLOAD), "old.pt")
-    assert "os.system" in keys(findings) and "MLSEC-PKL-014" in rule_ids(findings)
+    assert "os.system" in keys(findings)
+    assert "MLSEC-PKL-014" in rule_ids(findings)
 
 
 def test_benign_legacy_torch_file_walks_to_eof() -> None:
@@ -251,7 +253,8 @@ def npy(header: dict[str, object], body: bytes, version: int = 1) -> bytes:
 
 def test_npy_object_array_pickle_is_scanned() -> None:
     findings = scan_bytes(npy({"descr": "|O", "fortran_order": False, "shape": (1,)}, PAYLOAD), "a.npy")
-    assert {"MLSEC-FMT-008"} <= rule_ids(findings) and "os.system" in keys(findings)
+    assert {"MLSEC-FMT-008"} <= rule_ids(findings)
+    assert "os.system" in keys(findings)
 
 
 @pytest.mark.parametrize("version", [1, 2, 3])
@@ -298,7 +301,8 @@ def test_text_files_are_not_flagged(text: bytes) -> None:
 
 def test_unknown_binary_is_a_medium_finding() -> None:
     findings = scan_bytes(bytes(range(7, 250)) * 4, "blob.dat")
-    assert rule_ids(findings) == {"MLSEC-FMT-001"} and not blocking(findings)
+    assert rule_ids(findings) == {"MLSEC-FMT-001"}
+    assert not blocking(findings)
 
 
 def test_storage_members_are_not_parsed_as_pickles() -> None:

@@ -75,7 +75,8 @@ flavors:
     _write(tmp_path / "mlm" / "model.pkl", pickle.dumps({"a": 1}, protocol=4))
     report = run_check("scan", [str(tmp_path / "mlm")])
     f = next(f for f in report.findings if f.rule_id == "MLSEC-FMT-012")
-    assert "cloudpickle" in f.message and "mlflow" in f.remediation.lower()
+    assert "cloudpickle" in f.message
+    assert "mlflow" in f.remediation.lower()
     skops = "flavors:\n  sklearn:\n    serialization_format: skops\n    skops_trusted_types: [mypkg.Thing]\n"
     _write(tmp_path / "sk" / "MLmodel", skops)
     assert "MLSEC-FMT-013" in rule_ids(run_check("scan", [str(tmp_path / "sk")]).findings)
@@ -161,5 +162,6 @@ def test_cli_arguments() -> None:
 def test_rules_include_the_format_rules_and_are_unique() -> None:
     ids = [r.id for r in ArtifactCheck().rules()]
     assert len(ids) == len(set(ids))
-    assert "MLSEC-PKL-001" in ids and "MLSEC-FMT-001" in ids
+    assert "MLSEC-PKL-001" in ids
+    assert "MLSEC-FMT-001" in ids
     assert any(i.startswith("MLSEC-FMT-05") for i in ids)

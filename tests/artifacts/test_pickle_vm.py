@@ -55,17 +55,22 @@ def test_torch_data_pkl_values_follow_the_shared_api() -> None:
     with zipfile.ZipFile(BENIGN / "state_dict.pt") as zf:
         data = zf.read("state_dict/data.pkl")
     result = analyze(data)
-    assert result.complete and not result.findings
+    assert result.complete
+    assert not result.findings
     top = result.values[0]
     assert isinstance(top, Build)  # OrderedDict + _metadata state
     od = top.obj
-    assert isinstance(od, Call) and od.func == Global("collections", "OrderedDict")
+    assert isinstance(od, Call)
+    assert od.func == Global("collections", "OrderedDict")
     name, tensor = od.items[0]
     assert name == "0.weight"
-    assert isinstance(tensor, Call) and tensor.func == Global("torch._utils", "_rebuild_tensor_v2")
+    assert isinstance(tensor, Call)
+    assert tensor.func == Global("torch._utils", "_rebuild_tensor_v2")
     pid = tensor.args[0]
     assert isinstance(pid, PersistentId)
-    assert pid.pid[0] == "storage" and pid.pid[1] == Global("torch", "FloatStorage") and pid.pid[3] == "cpu"
+    assert pid.pid[0] == "storage"
+    assert pid.pid[1] == Global("torch", "FloatStorage")
+    assert pid.pid[3] == "cpu"
     assert tensor.args[2] == (3, 4)
 
 
@@ -140,7 +145,8 @@ def test_persistent_ids_both_forms() -> None:
 def test_frame_bytearray8_and_out_of_band_buffers() -> None:
     body = asm.frame(b"\x96" + struct.pack("<Q", 3) + b"abc" + b"\x97\x98" + b"\x86.")
     r = analyze(asm.proto(5) + body)
-    assert r.complete and not r.findings
+    assert r.complete
+    assert not r.findings
     assert r.values[0][0] == bytearray(b"abc")
 
 
@@ -162,7 +168,8 @@ def test_payload_before_a_break_is_still_reported() -> None:
 def test_truncated_stream() -> None:
     r = analyze(asm.system_pickle("true")[:-1])
     assert not r.complete
-    assert "os.system" in keys(r.findings) and "MLSEC-PKL-009" in rule_ids(r.findings)
+    assert "os.system" in keys(r.findings)
+    assert "MLSEC-PKL-009" in rule_ids(r.findings)
 
 
 def test_trailing_garbage() -> None:
@@ -194,7 +201,7 @@ def test_build_on_an_imported_class_is_monkey_patching() -> None:
 def test_ordered_dict_items_are_recorded() -> None:
     r = analyze(pickle.dumps(collections.OrderedDict(a=1, b=2), protocol=2))
     od = r.values[0]
-    assert isinstance(od, Call) and od.items == [("a", 1), ("b", 2)] or od.args == ([["a", 1], ["b", 2]],)
+    assert (isinstance(od, Call) and od.items == [("a", 1), ("b", 2)]) or od.args == ([["a", 1], ["b", 2]],)
 
 
 def test_nested_pickle_in_bytes_is_scanned() -> None:
@@ -213,7 +220,8 @@ def test_nested_pickle_via_codecs_encode_latin1() -> None:
 
 def test_opcode_limit() -> None:
     r = analyze(asm.proto(2) + b"N0" * 1000 + b"N.", limits=Limits(max_opcodes=100))
-    assert "MLSEC-PKL-011" in rule_ids(r.findings) and not r.complete
+    assert "MLSEC-PKL-011" in rule_ids(r.findings)
+    assert not r.complete
 
 
 def test_memo_limit() -> None:
@@ -237,7 +245,9 @@ def test_large_byte_strings_are_skipped_not_loaded() -> None:
     n = (64 << 20) + 10
     data = asm.proto(4) + b"\x8e" + struct.pack("<Q", n) + b"\x00" * n + b"."
     r = analyze(data)
-    assert r.complete and isinstance(r.values[0], SkippedBytes) and r.values[0].length == n
+    assert r.complete
+    assert isinstance(r.values[0], SkippedBytes)
+    assert r.values[0].length == n
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in BENIGN.glob("*.pkl")))

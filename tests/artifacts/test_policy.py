@@ -174,7 +174,10 @@ def test_user_allow_list_exact_and_glob() -> None:
 def test_finding_explains_itself() -> None:
     r = analyze(asm.proto(4) + asm.call(asm.stack_global("posixpath", "os.system"), asm.sbu("x")) + b".")
     f = next(f for f in r.findings if f.key == "os.system")
-    assert f.location.path == "t.pkl" and f.location.offset is not None
+    assert f.location.path == "t.pkl"
+    assert f.location.offset is not None
     assert f.evidence["opcode"] == "STACK_GLOBAL"
     assert f.evidence["category"] == policy.COMMANDS
-    assert "posixpath.os.system" in f.message and "safetensors" in f.remediation and "allow" in f.remediation
+    assert "posixpath.os.system" in f.message
+    assert "safetensors" in f.remediation
+    assert "allow" in f.remediation
