@@ -13,7 +13,7 @@ from typing import Any
 
 from pytest_mlsec.deps import requirements as reqfile
 from pytest_mlsec.deps import specs
-from pytest_mlsec.deps.model import Parsed, Requirement
+from pytest_mlsec.deps.model import Parsed, Requirement, as_list
 from pytest_mlsec.deps.rules import INSECURE_TRANSPORT
 from pytest_mlsec.deps.textio import Malformed, malformed
 from pytest_mlsec.deps.tomlfile import Lines
@@ -66,7 +66,7 @@ def parse(path: str) -> Parsed:
     lines = Lines(text)
     if os.path.basename(path) == "python_env.yaml" or "build_dependencies" in doc:
         return _python_env(path, doc, lines, out)
-    for channel in doc.get("channels") or []:
+    for channel in as_list(doc.get("channels")):
         if isinstance(channel, str) and specs.insecure_scheme(channel):
             out.findings.append(
                 INSECURE_TRANSPORT.finding(
@@ -129,7 +129,7 @@ def _pip_section(path: str, items: list[Any], lines: Lines, out: Parsed, group: 
 
 def _python_env(path: str, doc: dict[str, Any], lines: Lines, out: Parsed) -> Parsed:
     for key in ("build_dependencies", "dependencies"):
-        items = doc.get(key) or []
+        items = as_list(doc.get(key))
         if isinstance(items, list):
             _pip_section(path, items, lines, out, path)
     return out

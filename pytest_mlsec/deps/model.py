@@ -8,7 +8,7 @@ so a lock file and a requirements file are held to the same standard.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pytest_mlsec.findings import Finding, Location
 
@@ -16,6 +16,15 @@ Kind = Literal["requirement", "constraint", "manifest", "build", "lock", "conda"
 
 # Formats that can carry hashes: only these are blamed for missing ones.
 HASH_CAPABLE: frozenset[str] = frozenset({"requirement", "lock"})
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` when it is a list, else an empty list: hostile documents put anything anywhere."""
+    return value if isinstance(value, list) else []
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 @dataclass(frozen=True)

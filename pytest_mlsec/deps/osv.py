@@ -38,6 +38,8 @@ from pip_audit._service.interface import (
 )
 from pip_audit._service.osv import OsvService
 
+from pytest_mlsec.deps.model import as_dict, as_list
+
 DEFAULT_BASE_URL = "https://api.osv.dev"
 BATCH_LIMIT = 1000
 MAX_PAGES = 50
@@ -61,16 +63,16 @@ def base_url_of(url: str) -> str:
 
 def _fix_versions(record: Mapping[str, Any], name: str) -> list[Version]:
     fixes: set[Version] = set()
-    for affected in record.get("affected") or []:
-        package = affected.get("package") or {} if isinstance(affected, dict) else {}
+    for affected in as_list(record.get("affected")):
+        package = as_dict(affected.get("package")) if isinstance(affected, dict) else {}
         if str(package.get("ecosystem", "")).split(":")[0] != "PyPI":
             continue
         if canonicalize_name(str(package.get("name", ""))) != name:
             continue
-        for rng in affected.get("ranges") or []:
+        for rng in as_list(affected.get("ranges")):
             if not isinstance(rng, dict) or rng.get("type") != "ECOSYSTEM":
                 continue
-            for event in rng.get("events") or []:
+            for event in as_list(rng.get("events")):
                 if isinstance(event, dict) and "fixed" in event:
                     try:
                         fixes.add(Version(str(event["fixed"])))
@@ -84,7 +86,7 @@ def to_result(record: Mapping[str, Any], name: str) -> VulnerabilityResult | Non
     if record.get("withdrawn"):
         return None
     description = record.get("summary") or record.get("details") or "N/A"
-    aliases = [str(a) for a in record.get("aliases") or [] if isinstance(a, str)]
+    aliases = [str(a) for a in as_list(record.get("aliases")) if isinstance(a, str)]
     published = None
     try:
         published = VulnerabilityService._parse_rfc3339(record.get("published"))
@@ -204,7 +206,7 @@ class OsvBatchService(OsvService):  # type: ignore[misc]
             for (spec, _), result in zip(chunk, results, strict=True):
                 if not isinstance(result, dict):
                     raise ServiceError(f"{url} returned a malformed batch entry")
-                for vuln in result.get("vulns") or []:
+                for vuln in as_list(result.get("vulns")):
                     if isinstance(vuln, dict) and isinstance(vuln.get("id"), str):
                         hits.setdefault(id(spec), []).append((vuln["id"], vuln.get("modified")))
                 token = result.get("next_page_token")
@@ -244,21 +246,21 @@ def _version(text: str) -> Version | None:
 def affects(record: Mapping[str, Any], name: str, version: str) -> bool:
     """Does this OSV record affect PyPI package ``name`` at ``version``? (OSV range semantics)."""
     parsed = _version(version)
-    for affected in record.get("affected") or []:
+    for affected in as_list(record.get("affected")):
         if not isinstance(affected, dict):
             continue
-        package = affected.get("package") or {}
-        if not isinstance(package, dict) or str(package.get("ecosystem", "")).split(":")[0] != "PyPI":
+        package = as_dict(affected.get("package"))
+        if str(package.get("ecosystem", "")).split(":")[0] != "PyPI":
             continue
         if canonicalize_name(str(package.get("name", ""))) != name:
             continue
-        for listed in affected.get("versions") or []:
+        for listed in as_list(affected.get("versions")):
             other = _version(str(listed))
             if str(listed) == version or (parsed is not None and other is not None and other == parsed):
                 return True
         if parsed is None:
             continue
-        for rng in affected.get("ranges") or []:
+        for rng in as_list(affected.get("ranges")):
             if isinstance(rng, dict) and rng.get("type") == "ECOSYSTEM" and _in_range(rng, parsed):
                 return True
     return False
@@ -267,7 +269,7 @@ def affects(record: Mapping[str, Any], name: str, version: str) -> bool:
 def _in_range(rng: Mapping[str, Any], version: Version) -> bool:
     events: list[tuple[Version, int, str]] = []
     order = {"introduced": 0, "fixed": 1, "last_affected": 2, "limit": 3}
-    for event in rng.get("events") or []:
+    for event in as_list(rng.get("events")):
         if not isinstance(event, dict):
             continue
         for kind, value in event.items():
@@ -324,7 +326,7 @@ class OfflineOsvService(VulnerabilityService):  # type: ignore[misc]
             modified = record.get("modified")
             if isinstance(modified, str) and (self.newest is None or modified > self.newest):
                 self.newest = modified
-            for affected in record.get("affected") or []:
+            for affected in as_list(record.get("affected")):
                 package = affected.get("package") if isinstance(affected, dict) else None
                 if isinstance(package, dict):
                     key = canonicalize_name(str(package.get("name", "")))

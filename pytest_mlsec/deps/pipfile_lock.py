@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from pytest_mlsec.deps.locks import add_locked, hashes_from, inside_project
-from pytest_mlsec.deps.model import IndexRef, Parsed
+from pytest_mlsec.deps.model import IndexRef, Parsed, as_list
 from pytest_mlsec.deps.textio import Malformed, malformed, read_text
 from pytest_mlsec.deps.tomlfile import Lines
 
@@ -41,7 +41,7 @@ def parse(path: str) -> Parsed:
             )
         )
         return out
-    for source in meta.get("sources", []) or []:
+    for source in as_list(meta.get("sources")):
         if isinstance(source, dict) and isinstance(source.get("url"), str):
             line = lines.find(source["url"])
             out.indexes.append(IndexRef("index", source["url"], path, line, f"source {source.get('name', '')}"))
@@ -61,7 +61,7 @@ def _entry(out: Parsed, path: str, name: str, entry: Any, line: int | None, cate
     if not isinstance(entry, dict):
         out.findings.append(malformed(path, f"entry {name!r} is not an object", line, fmt="Pipfile.lock"))
         return
-    hashes = hashes_from(entry.get("hashes") or [])
+    hashes = hashes_from(as_list(entry.get("hashes")))
     marker = entry.get("markers") if isinstance(entry.get("markers"), str) else None
     editable = bool(entry.get("editable"))
     if isinstance(entry.get("git"), str):

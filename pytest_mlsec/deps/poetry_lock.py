@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pytest_mlsec.deps.locks import add_locked, hashes_from, inside_project
-from pytest_mlsec.deps.model import IndexRef, Parsed
+from pytest_mlsec.deps.model import IndexRef, Parsed, as_list
 from pytest_mlsec.deps.textio import Malformed, malformed
 from pytest_mlsec.deps.tomlfile import Lines, load
 
@@ -47,7 +47,7 @@ def parse(path: str) -> Parsed:
         files = pkg.get("files")
         if files is None and isinstance(legacy_files, dict):
             files = legacy_files.get(name)
-        hashes = hashes_from(f.get("hash") for f in files or [] if isinstance(f, dict))
+        hashes = hashes_from(f.get("hash") for f in as_list(files) if isinstance(f, dict))
         source = pkg.get("source")
         source = source if isinstance(source, dict) else {}
         kind = str(source.get("type", ""))

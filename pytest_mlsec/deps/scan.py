@@ -20,6 +20,8 @@ from pytest_mlsec.deps.vulns import Ignore, parse_ignore_arg
 from pytest_mlsec.findings import Finding, Location, Skipped
 from pytest_mlsec.rules import TARGET_NOT_FOUND
 
+INTERNAL_PARSER_ERROR = "internal error while parsing; please report it"
+
 
 @dataclass
 class Collected:
@@ -52,6 +54,10 @@ def collect(targets: Sequence[str]) -> Collected:
                 result.parsed.extend(found.parser(found.path))
             except RecursionError:
                 result.parsed.findings.append(malformed(found.path, "nested too deeply"))
+            except Exception as exc:  # a parser bug must still fail closed on this one file, not the run
+                result.parsed.findings.append(
+                    malformed(found.path, f"{INTERNAL_PARSER_ERROR} ({type(exc).__name__}: {str(exc)[:200]})")
+                )
     return result
 
 

@@ -21,7 +21,7 @@ def parse(path: str) -> Parsed:
         return out
     lines = Lines(text)
     version = doc.get("version")
-    if version not in SUPPORTED_VERSIONS:
+    if not isinstance(version, int) or isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
         out.findings.append(
             malformed(
                 path, f"unsupported uv.lock version {version!r} (supported: 1)", lines.key("version"), fmt="uv.lock"
