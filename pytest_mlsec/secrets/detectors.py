@@ -116,7 +116,7 @@ def _aws_secret(m: re.Match[bytes], line: _Line) -> Candidate | None:
     return Candidate("aws-secret-key", value, m.start(1), m.end(1))
 
 
-_SEP = rb"[\"'\]]?\s*(?::=|=>|=|:|,)\s*[\"'(]?\s*"
+_SEP = rb"[\"'\]]{0,2}\s*(?::=|=>|=|:|,)\s*[\"'(]?\s*"
 
 AWS = (
     Detector(
@@ -259,6 +259,20 @@ PREFIXED = (
         ((re.compile(rb"(?<![A-Za-z0-9_])(pn[ub]_[A-Za-z0-9]{36})(?![A-Za-z0-9_])"), _prefixed("prefect", 4)),),
     ),
     Detector(
+        "service-token",
+        (b"glpat-", b"aiza", b"sk_live_", b"rk_live_", b"npm_", b"pypi-ageic", b"gsk_", b"r8_", b"xai-"),
+        (
+            (
+                re.compile(
+                    rb"(?<![A-Za-z0-9_\-])(glpat-[A-Za-z0-9_\-]{20,}|AIza[0-9A-Za-z_\-]{35}|[sr]k_live_[0-9A-Za-z]{24,}"
+                    rb"|npm_[A-Za-z0-9]{36}|pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,}|gsk_[A-Za-z0-9]{52}"
+                    rb"|r8_[A-Za-z0-9]{37}|xai-[A-Za-z0-9]{80})(?![A-Za-z0-9_\-])"
+                ),
+                _prefixed("service-token", 4),
+            ),
+        ),
+    ),
+    Detector(
         "slack-webhook",
         (b"hooks.slack.com",),
         (
@@ -292,6 +306,7 @@ ML_PLATFORMS = (
         (
             (re.compile(rb"(?i:wandb[_\-.]?api[_\-.]?key)" + _SEP + _HEX40), _prefixed("wandb", 0)),
             (re.compile(rb"wandb\.login\([^)]{0,80}?[\"']" + _HEX40), _prefixed("wandb", 0)),
+            (re.compile(rb"wandb\s+login\s+(?:--\S+\s+)*" + _HEX40), _prefixed("wandb", 0)),
             (
                 re.compile(rb"machine\s+api\.wandb\.ai\s+(?:login\s+\S+\s+)?password\s+" + _HEX40),
                 _prefixed("wandb", 0),
@@ -338,9 +353,9 @@ def _jwt(m: re.Match[bytes], line: _Line) -> Candidate | None:
     header_part, payload_part, _ = value.split(".", 2)
     header = _b64url_json(header_part)
     payload = _b64url_json(payload_part)
-    if not isinstance(header, dict) or "alg" not in header or not isinstance(payload, dict):
+    if not isinstance(header, dict) or "alg" not in header:
         return None
-    if payload.get("sub") == "1234567890" and payload.get("name") == "John Doe":
+    if isinstance(payload, dict) and payload.get("sub") == "1234567890" and payload.get("name") == "John Doe":
         return None  # the specification's own example token
     if str(header.get("alg", "")).lower() == "none":
         return None  # unsigned: carries no authority
@@ -421,8 +436,8 @@ def _uri(m: re.Match[bytes], line: _Line) -> Candidate | None:
         return None  # built from variables
     if raw_pw.startswith("$") and re.fullmatch(r"\$[A-Za-z_]\w*", raw_pw):
         return None
-    if pw.lower() == user.lower() and host.split(":")[0] in _LOCAL_HOSTS:
-        return None  # postgres:postgres@localhost: a local default, not a leaked credential
+    if pw.lower() == user.lower():
+        return None  # airflow:airflow@postgres, guest:guest@rabbitmq: a documented default, not a leak
     if host.startswith("${") or (host == "host" and pw.lower() in ("pass", "password")):
         return None
     scheme = _text(m.group("scheme")).lower()
@@ -516,7 +531,7 @@ def classify_name(name: str) -> Literal["password", "key"] | None:
 
 
 _ASSIGN = re.compile(
-    rb"(?<![\w.\-$])(?P<key>[A-Za-z_][\w.\-]{0,79})(?P<kq>[\"'`\]]?)"
+    rb"(?<![\w.\-$])(?<!\$\{)(?P<key>[A-Za-z_][\w.\-]{0,79})(?P<kq>[\"'`\]]?)"
     rb"(?:\s*:\s*[A-Za-z_][\w.\[\]|, ]{0,40}?(?=\s*=))?"  # a type annotation: password: str = "..."
     rb"\s*(?P<op>:=|=>|=(?!=)|:(?![:/]))[ \t]*"
     rb"(?=(?P<val>\"(?:[^\"\\\n]|\\.){0,512}\"|'(?:[^'\\\n]|\\.){0,512}'|`[^`\n]{0,512}`"

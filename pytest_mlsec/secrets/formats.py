@@ -81,6 +81,8 @@ def notebook_segments(raw: bytes) -> list[Segment]:
             if text:
                 segments.append(Segment(f"cell {i} output {j}", text.encode("utf-8", "surrogateescape"), "text"))
     metadata = nb.get("metadata")
+    if isinstance(metadata, dict):
+        metadata = {k: v for k, v in metadata.items() if k != "widgets"}  # widget state: base64 and model ids
     if isinstance(metadata, dict) and metadata:
         segments.append(Segment("notebook metadata", json.dumps(metadata, indent=1).encode(), "text"))
     return segments

@@ -86,7 +86,7 @@ _PLACEHOLDER_RE = re.compile(
       | \[[^\]]*\]               # [password]
       | (.)\1+                   # xxxx, ****, ....
       | .*(?:your|my)[-_ ]?(?:api[-_ ]?)?(?:key|token|secret|password|pass).*
-      | .*(?:_here|-here|placeholder|changeme|change[-_]me|redacted|replace[-_]?me|xxxx|\*\*\*\*|\.\.\.).*
+      | .*(?:_here|-here|placeholder|changeme|change[-_]me|redacted|replace[-_]?me|(?-i:xxxx|XXXX)|\*\*\*\*|\.\.\.).*
       | (?:fake|dummy|example|sample)[-_].*
       | env:.*
     )$""",
@@ -144,6 +144,8 @@ def entropy(value: str) -> float:
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _WORDS = re.compile(r"^[A-Za-z]+(?:[-_. ][A-Za-z]+)*$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+_CONSTANT = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 _TOKENISH = re.compile(r"^[A-Za-z0-9+/=_\-.~:!@#$%^&*]+$")
 
 
@@ -178,6 +180,13 @@ def looks_random(value: str, *, min_length: int = 16, min_entropy: float = 3.2) 
         return False
     if char_classes(v) < 2 and not _HEX.match(v):
         return False
+    if _IDENTIFIER.match(v) or _CONSTANT.match(v):
+        return False  # settings.OPENAI_KEY, OPENAI_API_KEY: a name, not a value
+    segments = [s for s in re.split(r"[-_.]", v) if s]
+    if len(segments) >= 3 and all(len(s) <= 12 for s in segments):
+        mixed = sum(1 for s in segments if char_classes(s) >= 2)
+        if mixed <= 1:
+            return False  # my-k8s-secret-name, model_v2_final: words, not randomness
     if len(set(v)) < 8:
         return False
     return entropy(v) >= min_entropy

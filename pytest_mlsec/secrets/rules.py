@@ -201,6 +201,13 @@ ANTHROPIC = _secret_rule(
     "Anthropic API key",
     "An Anthropic API key (sk-ant-api...).",
 )
+SERVICE_TOKEN = _secret_rule(
+    23,
+    "service-token",
+    "Service API token with a known prefix",
+    "A token of a service with a recognisable prefix (GitLab glpat-, Google AIza, Stripe sk_live_, npm_, PyPI "
+    "upload tokens, Groq gsk_, Replicate r8_, xAI xai-).",
+)
 UNREADABLE = Rule(
     id="MLSEC-SEC-090",
     name="secrets-unscannable",
@@ -248,6 +255,7 @@ DETECTOR_RULES: dict[str, Rule] = {
         HIGH_ENTROPY,
         SLACK_TOKEN,
         ANTHROPIC,
+        SERVICE_TOKEN,
     )
 }
 

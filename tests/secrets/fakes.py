@@ -109,6 +109,15 @@ class Fakes:
             indent=2,
         )
 
+    def service_tokens(self) -> list[str]:
+        return [
+            "glpat-" + self.pick(ALNUM + "-_", 20),
+            "AIza" + self.pick(ALNUM + "-_", 35),
+            "npm_" + self.pick(ALNUM, 36),
+            "pypi-AgEIcHlwaS5vcmc" + self.pick(ALNUM + "-_", 60),
+            "gsk_" + self.pick(ALNUM, 52),
+        ]
+
     def password(self, n: int = 14) -> str:
         return self.pick(ALNUM, n - 2) + self.rng.choice("!$*") + self.pick(string.digits, 1)
 

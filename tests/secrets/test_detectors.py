@@ -61,6 +61,12 @@ def _true_positives() -> list[tuple[str, str, str]]:
     w = f.wandb()
     cases.append(("wandb", f'wandb.login(key="{w}")', w))
     w = f.wandb()
+    cases.append(("wandb", f"!wandb login --relogin {w}", w))
+    w = f.wandb()
+    cases.append(("wandb", f'os.environ["WANDB_API_KEY"] = "{w}"', w))
+    for tok in f.service_tokens():
+        cases.append(("service-token", f"TOKEN_VALUE = '{tok}'", tok))
+    w = f.wandb()
     cases.append(("wandb", f"machine api.wandb.ai\n  login user\n  password {w}\n", w))
     kg = f.kaggle()
     cases.append(("kaggle", json.dumps({"username": "jdoe", "key": kg}), kg))
@@ -132,6 +138,12 @@ def test_every_detector_has_a_rule_and_a_true_positive() -> None:
     assert set(DETECTOR_RULES) <= covered
 
 
+def test_jwt_with_opaque_payload_is_still_a_jwt() -> None:
+    header = base64.urlsafe_b64encode(b'{"alg":"RS256","kid":"k1"}').rstrip(b"=").decode()
+    token = f"{header}.eyJ{Fakes(6).api_key(40)}.{Fakes(7).api_key(43)}"
+    assert detectors_in(f"token: {token}") == ["jwt"]
+
+
 def test_high_entropy_needs_context() -> None:
     blob = Fakes(3).api_key(40) + "+/"
     assert detectors_in(f'sig = "{blob}"  # request signature') == ["high-entropy-secondary"]
@@ -198,6 +210,17 @@ FALSE_POSITIVES = [
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ."
     "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
     "ghp_1234567890abcdefghijklmnopqrstuvwxyz",
+    "api_key: settings.OPENAI_KEY",
+    "api_key: OPENAI_API_KEY",
+    "secret: my-k8s-secret-name",
+    "amqp://guest:guest@rabbitmq:5672//",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg2://airflow:airflow@postgres/airflow",
+    "POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?required}",
+    'password: ""',
+    "password: null",
+    "password: !ENV ${DB_PASSWORD}",
+    'token: "{{ hf_token }}"',
+    '"token_type": "Bearer"',
     "s3://my-bucket/models/bert-base-uncased/",
     "https://huggingface.co/meta-llama/Llama-2-7b-hf/resolve/main/config.json",
     "revision = '0123456789abcdef0123456789abcdef01234567'",
