@@ -166,7 +166,8 @@ def harmless_samples(f: Fakes, rng: random.Random) -> list[Callable[[], Sample]]
                        "data": {"image/png": _png(rng, 20000), "text/plain": ["<Figure size 640x480>"]}}]),
             _code_cell("token = os.environ['HF_TOKEN']\nlogin(token=token)\n"),
         ]), None),
-        lambda: ("docs/aws.md", "Configure credentials:\n\n```ini\n[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+        lambda: ("docs/aws.md", "Configure credentials:\n\n```ini\n[default]\n"
+                 "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
                  "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n```\n", None),
         lambda: (".env.example", "HF_TOKEN=<your-hf-token>\nWANDB_API_KEY=your-wandb-api-key-here\n"
                  "DB_PASSWORD=${DB_PASSWORD}\nOPENAI_API_KEY=\n", None),
@@ -225,7 +226,29 @@ def write_labelled(root: Path, n_files: int, seed: int, secret_share: float = 0.
 
 # --- bulk corpus -----------------------------------------------------------------------------
 
-_WORDS = ["model", "tensor", "batch", "loss", "epoch", "optimizer", "scheduler", "dataset", "loader", "token", "embedding", "layer", "attention", "gradient", "checkpoint", "metric", "accuracy", "precision", "recall", "feature", "pipeline"]  # fmt: skip
+_WORDS = (
+    "model",
+    "tensor",
+    "batch",
+    "loss",
+    "epoch",
+    "optimizer",
+    "scheduler",
+    "dataset",
+    "loader",
+    "token",
+    "embedding",
+    "layer",
+    "attention",
+    "gradient",
+    "checkpoint",
+    "metric",
+    "accuracy",
+    "precision",
+    "recall",
+    "feature",
+    "pipeline",
+)
 
 
 def _filler_code(rng: random.Random, lines: int) -> str:

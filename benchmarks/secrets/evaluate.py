@@ -103,8 +103,11 @@ def main() -> int:
     secrets = sum(1 for t in truth if t["detector"])
     print(f"corpus: {len(truth)} files, {secrets} with one secret, {len(truth) - secrets} harmless (seed {args.seed})")
     for tool, s in results.items():
-        print(f"{tool:15s} recall {s['recall']:.3f}  precision {s['precision']:.3f}  "
-              f"harmless files flagged {s['harmless_files_flagged']:.3f}  (tp {s['tp']} fn {s['fn']} fp {s['fp']})")  # fmt: skip
+        counts = f"(tp {s['tp']} fn {s['fn']} fp {s['fp']})"
+        print(
+            f"{tool:15s} recall {s['recall']:.3f}  precision {s['precision']:.3f}  "
+            f"harmless files flagged {s['harmless_files_flagged']:.3f}  {counts}"
+        )
         if s["missed_by_detector"]:
             print(f"{'':15s} missed: {s['missed_by_detector']}")
         if s["false_positive_files"]:
