@@ -201,3 +201,15 @@ def test_deeply_nested_documents(tmp_path):
         "pyproject.toml",
     ]
     assert {f.rule_id for f in found} == {"MLSEC-DEP-023"}
+
+
+@FUZZ
+@given(record=values, version=st.sampled_from(["1.0", "2.0.0", "not a version", "0"]))
+def test_hostile_osv_records_never_raise(record, version):
+    from pytest_mlsec.deps.osv import affects, to_result
+
+    shaped = {"id": "X-1", "affected": [record, {"package": record, "ranges": [record], "versions": record}]}
+    affects(shaped, "numpy", version)
+    if isinstance(record, dict):
+        shaped.update({k: v for k, v in record.items() if k != "id"})
+    to_result(shaped, "numpy")
