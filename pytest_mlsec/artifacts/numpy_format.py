@@ -84,6 +84,8 @@ def scan_npy(source: ByteSource, location: Location, d: Dispatcher, depth: int) 
         return [_bad(location, "header is not a Python literal dictionary", "header")]
     if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
         return [_bad(location, "header must have exactly descr, fortran_order and shape", "keys")]
+    if not isinstance(header["fortran_order"], bool):
+        return [_bad(location, "fortran_order must be True or False", "fortran")]
     shape = header["shape"]
     if not isinstance(shape, tuple) or not all(isinstance(x, int) and x >= 0 for x in shape):
         return [_bad(location, f"invalid shape {shape!r}", "shape")]

@@ -272,11 +272,13 @@ class Dispatcher:
             data = SliceSource(source, member.data_offset, member.csize)
         head = data.read(0, HEAD)
         kind = sniff(head, data.size)
-        if kind in ("pickle", "zip", "torch-legacy", "7z", "gzip", "bz2", "xz", "npy", "tar"):
-            found = self.scan(data, location, depth + 1)
-            if kind == "pickle":
-                found = [f for f in found if f.rule_id not in _STRUCTURAL]
-            return found
+        if kind in ("pickle", "maybe-pickle", "maybe-pickle-text"):
+            # only a real payload matters here: torch reads storages as raw bytes, never unpickles them
+            probe = Dispatcher(replace(self.options, limits=replace(self.options.limits, max_opcodes=100_000)))
+            found = probe.scan(data, location, depth + 1, kind=kind)
+            return [f for f in found if f.rule_id not in _STRUCTURAL and f.rule_id != R.FMT_UNKNOWN.id]
+        if kind in ("zip", "torch-legacy", "7z", "gzip", "bz2", "xz", "npy", "tar"):
+            return self.scan(data, location, depth + 1)
         return []
 
 
@@ -406,4 +408,4 @@ def iter_members(findings: Iterable[Finding]) -> Iterator[str]:
             yield f.location.member
 
 
-__all__ = ["Dispatcher", "replace", "scan_bytes", "scan_file", "scan_files", "scan_target"]
+__all__ = ["Dispatcher", "scan_bytes", "scan_file", "scan_files", "scan_target"]

@@ -309,8 +309,12 @@ def test_storage_members_are_not_parsed_as_pickles() -> None:
     # float data that happens to start like a pickle must not produce malformed-pickle noise
     findings = scan_bytes(torch_zip(pickle_ok(), extra={}), "m.pt")
     assert findings == []
-    data = torch_zip(pickle_ok(), extra={"archive/data/1": b"\x80\x02garbage"})
+    data = torch_zip(pickle_ok(), extra={"archive/data/1": b"\x80\x02garbage", "archive/data/2": b"K\x01(garbage"})
     assert not blocking(scan_bytes(data, "m.pt"))
+    # ...but a real payload hidden as a storage is still reported, whatever its protocol
+    for hidden in (PAYLOAD, b"cos\nsystem\n(S'true'\ntR."):
+        found = scan_bytes(torch_zip(pickle_ok(), extra={"archive/data/7": hidden}), "m.pt")
+        assert any(f.key == "os.system" and f.location.member == "archive/data/7" for f in found)
 
 
 def test_safetensors_is_dispatched_to_its_scanner() -> None:

@@ -165,3 +165,30 @@ def test_rules_include_the_format_rules_and_are_unique() -> None:
     assert "MLSEC-PKL-001" in ids
     assert "MLSEC-FMT-001" in ids
     assert any(i.startswith("MLSEC-FMT-05") for i in ids)
+
+
+def test_s3_targets_go_through_the_same_dispatcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    """walk_s3 is the S3 module's job (tested against moto there); here: every object it yields is scanned."""
+    from pytest_mlsec.artifacts.base import BytesSource
+    from pytest_mlsec.findings import Location
+    from pytest_mlsec.sources import s3
+
+    objects = {"models/ok.pkl": pickle.dumps([1], protocol=4), "models/bad.bin": asm.system_pickle("true")}
+
+    def fake_walk(uri: str, options: object):  # type: ignore[no-untyped-def]
+        assert uri == "s3://bucket/models/"
+        for key, data in objects.items():
+            yield Location(resource=f"s3://bucket/{key}"), BytesSource(data)
+
+    monkeypatch.setattr(s3, "walk_s3", fake_walk)
+    report = run_check("scan", ["s3://bucket/models/"])
+    assert {f.location.resource for f in report.findings if f.key == "os.system"} == {"s3://bucket/models/bad.bin"}
+
+    def failing_walk(uri: str, options: object):  # type: ignore[no-untyped-def]
+        raise s3.S3Error(uri, "NoSuchBucket", "NoSuchBucket")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(s3, "walk_s3", failing_walk)
+    report = run_check("scan", ["s3://missing/x"])
+    assert report.findings
+    assert report.findings[0].location.resource == "s3://missing/x"
