@@ -57,6 +57,7 @@ def parse(path: str) -> Parsed:
 def _steps(steps: Any, path: str, lines: Lines, out: Parsed) -> None:
     if not isinstance(steps, list):
         return
+    cursor = 0
     for step in steps:
         if not isinstance(step, dict):
             continue
@@ -64,9 +65,12 @@ def _steps(steps: Any, path: str, lines: Lines, out: Parsed) -> None:
             _uses(step["uses"], path, lines, out)
         run = step.get("run")
         if isinstance(run, str):
-            first = next((ln for ln in run.splitlines() if ln.strip()), "")
-            line = lines.find(first.strip()) if first.strip() else None
-            shell.analyze(run, source=path, line=line, context="workflow run step", out=out)
+            body = run.splitlines()
+            index = next((i for i, ln in enumerate(body) if ln.strip()), None)
+            found = lines.find(body[index].strip(), after=cursor + 1) if index is not None else None
+            cursor = found or cursor
+            base = found - index if found is not None and index is not None else None
+            shell.analyze(run, source=path, line=base, context="workflow run step", out=out)
 
 
 def _container(value: Any, path: str, lines: Lines, out: Parsed) -> None:

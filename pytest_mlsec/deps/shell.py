@@ -87,11 +87,25 @@ _COMMENT = re.compile(r"(^|\s)#.*$", re.MULTILINE)
 _BREAKS = {"&&", "||", ";", "|", "&", "(", ")", ";;", "|&"}
 
 
-def _commands(script: str) -> list[list[str]]:
+def _logical(script: str) -> list[tuple[int, str]]:
+    """``(offset of the first physical line, line)`` with backslash continuations joined."""
+    raw = _GH_EXPR.sub("$GITHUB_EXPRESSION", script).splitlines()
+    out: list[tuple[int, str]] = []
+    i = 0
+    while i < len(raw):
+        start, text = i, raw[i]
+        while text.endswith("\\") and i + 1 < len(raw):
+            i += 1
+            text = text[:-1] + " " + raw[i]
+        out.append((start, text))
+        i += 1
+    return out
+
+
+def _commands(script: str) -> list[tuple[int, list[str]]]:
     """Split a shell script into commands (token lists), quotes respected, redirections dropped."""
-    text = _GH_EXPR.sub("$GITHUB_EXPRESSION", script.replace("\\\r\n", " ").replace("\\\n", " "))
-    commands: list[list[str]] = []
-    for physical in text.splitlines():
+    commands: list[tuple[int, list[str]]] = []
+    for offset, physical in _logical(script):
         line = _COMMENT.sub("", physical)
         if not line.strip():
             continue
@@ -110,7 +124,7 @@ def _commands(script: str) -> list[list[str]]:
                 continue
             if token in _BREAKS:
                 if current:
-                    commands.append(current)
+                    commands.append((offset, current))
                 current = []
             elif token and set(token) <= set("<>&"):
                 if current and current[-1].isdigit():
@@ -119,7 +133,7 @@ def _commands(script: str) -> list[list[str]]:
             else:
                 current.append(token)
         if current:
-            commands.append(current)
+            commands.append((offset, current))
     return commands
 
 
@@ -147,14 +161,15 @@ def _install_args(tokens: list[str]) -> list[str] | None:
 
 def analyze(script: str, *, source: str, line: int | None, context: str, out: Parsed) -> None:
     """Add the requirements, sources and findings of every pip install in ``script``."""
-    for tokens in _commands(script):
+    for offset, tokens in _commands(script):
+        here = line + offset if line is not None else None
         for token in tokens:
             if " " in token and "pip" in token:  # sh -c "pip install ...", bash -lc '...'
-                analyze(token, source=source, line=line, context=context, out=out)
+                analyze(token, source=source, line=here, context=context, out=out)
         args = _install_args(tokens)
         if args is None:
             continue
-        _install(" ".join(tokens), args, source=source, line=line, context=context, out=out)
+        _install(" ".join(tokens), args, source=source, line=here, context=context, out=out)
 
 
 def _install(command: str, args: list[str], *, source: str, line: int | None, context: str, out: Parsed) -> None:

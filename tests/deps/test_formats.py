@@ -526,3 +526,33 @@ def test_locks_do_not_judge_the_project_itself(write):
         "default": {"app": {"editable": True, "path": "."}, "numpy": {"version": "==1.26.4", "hashes": [H]}},
     }
     assert run(write("b/Pipfile.lock", json.dumps(pipfile))) == []
+
+
+def test_findings_point_at_the_command_line_inside_scripts(write):
+    workflow = write(
+        ".github/workflows/w.yml",
+        """\
+        jobs:
+          a:
+            steps:
+              - run: |
+                  echo start
+                  pip install -r requirements.txt
+              - run: |
+                  echo start
+                  pip install \\
+                    torch==2.3.1
+        """,
+    )
+    assert sorted(f.location.line for f in by_rule(run(workflow), "MLSEC-DEP-021")) == [6, 9]
+    docker = write(
+        "Dockerfile",
+        f"""\
+        FROM x@{DIGEST}
+        RUN <<EOF
+        set -e
+        pip install numpy
+        EOF
+        """,
+    )
+    assert only(run(docker), "MLSEC-DEP-021").location.line == 4
