@@ -4,6 +4,8 @@ The file written holds hashes and redacted forms only. Reasons already written i
 baseline at ``--output`` are kept for entries that still occur; new entries get ``--reason``
 when given, else an empty reason that the secrets check rejects until a person fills it in
 (accepting a leaked secret must be a decision, not a side effect).
+
+``--output`` is the CLI's common output option: for this command it names the baseline file.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ class BaselineCommand:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("action", choices=["create"], help="create (or refresh) a secrets baseline")
         parser.add_argument("targets", nargs="+", metavar="TARGET", help="files or folders to scan")
-        parser.add_argument("--output", "-o", default=None, help="baseline file (default .mlsec-secrets-baseline.json)")
         parser.add_argument("--reason", default=None, help="reason recorded for every new entry")
         parser.add_argument("--exclude", metavar="GLOB", action="append", help="skip matching paths (repeatable)")
 
@@ -38,7 +39,7 @@ class BaselineCommand:
 
         if args.action != "create":
             raise UsageError(f"unknown baseline action {args.action!r}")
-        output = Path(args.output or baseline.DEFAULT_NAME)
+        output = Path(getattr(args, "output", None) or baseline.DEFAULT_NAME)  # the common --output/-o
         report = run_check(
             "secrets",
             list(args.targets),

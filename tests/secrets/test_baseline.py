@@ -20,6 +20,7 @@ def create(tmp_path: Path, targets: list[str], reason: str | None = None) -> Pat
     out = tmp_path / ".mlsec-secrets-baseline.json"
     parser = argparse.ArgumentParser()
     BaselineCommand().add_arguments(parser)
+    parser.add_argument("--output", "-o")  # the CLI's common option
     argv = ["create", *targets, "--output", str(out)] + (["--reason", reason] if reason else [])
     assert BaselineCommand().run(parser.parse_args(argv), Config(root=tmp_path)) is None
     return out
@@ -91,6 +92,23 @@ def test_malformed_baseline_is_a_usage_error(tmp_path: Path, content: str) -> No
     (tmp_path / "x.env").write_text("A=1\n")
     with pytest.raises(BaselineError, match=str(path).replace("\\", "\\\\")):
         run_check("secrets", [str(tmp_path / "x.env")], baseline=str(path))
+
+
+def test_cli_round_trip(repo: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_mlsec.cli import main
+
+    tmp_path, values = repo
+    out = tmp_path / "b.json"
+    target = str(tmp_path / "repo")
+    assert main(["baseline", "create", target, "--output", str(out), "--reason", "rotated"]) == 0
+    assert main(["secrets", target, "--baseline", str(out)]) == 0
+    assert main(["secrets", target]) == 1
+    with pytest.raises(SystemExit) as exited:
+        main(["secrets", target, "--baseline", str(tmp_path / "missing.json")])
+    assert exited.value.code == 2
+    printed = capsys.readouterr()
+    for value in values:
+        assert value not in printed.out + printed.err
 
 
 def test_validate_options() -> None:
