@@ -16,7 +16,9 @@ LOCK="$HERE/requirements.lock"
 command -v uv >/dev/null 2>&1 || { echo "run-tests.sh: uv is required (https://docs.astral.sh/uv/)" >&2; exit 2; }
 
 started=$SECONDS
-if [[ ! -x "$VENV/bin/python" ]]; then
+# (Re)create the venv unless it is a working Python 3.11 one: the lock is resolved for 3.11.
+if ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+    rm -rf "$VENV"
     uv venv --quiet -p 3.11 "$VENV"
 fi
 uv pip install --quiet -p "$VENV/bin/python" --require-hashes -r "$LOCK"

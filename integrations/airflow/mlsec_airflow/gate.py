@@ -51,8 +51,9 @@ class GateResult:
 def normalize_targets(targets: Any) -> list[str]:
     """Targets as strings: one path/URI, a (rendered) list of them, or ``None``.
 
-    A string that renders to a JSON list (``"{{ ti.xcom_pull(...) }}"`` without
-    ``render_template_as_native_obj``) is accepted too, so the templated form works either way.
+    A template that renders a list to a string (``"{{ ti.xcom_pull(...) }}"`` without
+    ``render_template_as_native_obj`` gives ``"['a.pkl', 'b.pkl']"``) is read back as that list
+    (JSON or a Python literal, parsed with ``ast.literal_eval``: nothing is evaluated).
     """
     if targets is None:
         return []
@@ -60,11 +61,8 @@ def normalize_targets(targets: Any) -> list[str]:
         text = os.fspath(targets)
         stripped = text.strip()
         if stripped.startswith("[") and stripped.endswith("]"):
-            try:
-                decoded = json.loads(stripped)
-            except ValueError:
-                decoded = None
-            if isinstance(decoded, list):
+            decoded = _literal_list(stripped)
+            if decoded is not None:
                 return normalize_targets(decoded)
         return [text] if stripped else []
     if isinstance(targets, Mapping):
@@ -75,6 +73,20 @@ def normalize_targets(targets: Any) -> list[str]:
             out.extend(normalize_targets(item))
         return out
     raise GateConfigError(f"targets must be a path, a URI or a list of them, not {type(targets).__name__}")
+
+
+def _literal_list(text: str) -> list[Any] | None:
+    """``text`` as a list of strings when it is one in JSON or Python literal syntax."""
+    import ast
+
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            value = parse(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+    return None
 
 
 def parse_threshold(fail_on: Any, default: Severity) -> Severity:

@@ -137,11 +137,24 @@ def test_multiple_targets_in_one_report(probe_file):
     assert ti.pushed[0][1]["summary"]["by_severity"]["high"] == 1
 
 
-def test_rendered_json_list_is_read_as_targets(probe_file):
+@pytest.mark.parametrize("render", [json.dumps, repr, str])
+def test_a_list_rendered_to_a_string_is_read_as_targets(probe_file, render):
     a, b = probe_file("low"), probe_file("medium")
-    ti, _, exc = run(MLSecCheckOperator(task_id="g", check="probe", targets=json.dumps([a, b])))
+    ti, _, exc = run(MLSecCheckOperator(task_id="g", check="probe", targets=render([a, b])))
     assert exc is None
     assert ti.pushed[0][1]["targets"] == [a, b]
+
+
+def test_a_bracketed_path_that_is_no_list_stays_a_path(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("[model]").write_text("severity=high\n")
+    ti, _, exc = run(MLSecCheckOperator(task_id="g", check="probe", targets="[model]"))
+    assert type(exc) is AirflowFailException
+    assert ti.pushed[0][1]["targets"] == ["[model]"]
+    assert ti.pushed[0][1]["findings"][0]["rule_id"] == "MLSEC-TEST-001"  # the file was read
+    ti, _, exc = run(MLSecCheckOperator(task_id="g", check="probe", targets="[__import__('os')]"))
+    assert ti.pushed[0][1]["targets"] == ["[__import__('os')]"]  # not evaluated: one (missing) path
+    assert type(exc) is AirflowFailException
 
 
 @pytest.mark.parametrize("targets", [None, "", [], "   ", "[]"])
