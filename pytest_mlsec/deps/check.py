@@ -53,12 +53,16 @@ class DependencyCheck(BaseCheck):
         )
         parser.add_argument(
             "--installed",
-            nargs="?",
-            const=True,
+            action="store_true",
             default=None,
-            metavar="ENV",
-            help="also check an installed environment (this interpreter, or a venv / "
-            "site-packages folder) and its drift from the lock files given as targets",
+            help="also check this interpreter's installed packages (PEP 610 sources) and their drift from the "
+            "lock files given as targets",
+        )
+        parser.add_argument(
+            "--env",
+            metavar="PATH",
+            dest="installed_env",
+            help="like --installed, for another environment: a virtualenv or site-packages folder",
         )
         parser.add_argument(
             "--vulns",
@@ -93,7 +97,7 @@ class DependencyCheck(BaseCheck):
         options: dict[str, Any] = {
             "allowed_indexes": getattr(args, "allowed_indexes", None),
             "require_hashes": getattr(args, "require_hashes", None),
-            "installed": getattr(args, "installed", None),
+            "installed": getattr(args, "installed_env", None) or getattr(args, "installed", None),
             "vulns": getattr(args, "vulns", None),
             "osv_url": getattr(args, "osv_url", None),
             "osv_offline": getattr(args, "osv_offline", None),

@@ -93,6 +93,7 @@ def test_cli_arguments_become_options():
         ]
     )
     options = check.options_from_args(args)
+    assert check.options_from_args(parser.parse_args(["--env", "/opt/venv"]))["installed"] == "/opt/venv"
     assert options["allowed_indexes"] == ["https://a/simple", "https://b/simple"]
     assert options["require_hashes"] is False
     assert options["installed"] is True
