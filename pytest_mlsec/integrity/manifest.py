@@ -204,8 +204,38 @@ def _relative(entry: Entry, root: Path, root_is_file: bool) -> str:
     return PurePosixPath(*entry.path.relative_to(root).parts).as_posix()
 
 
+def hf_snapshot_blobs(root: Path) -> Path | None:
+    """The ``blobs`` folder of a Hugging Face cache repository when ``root`` is one of its snapshots.
+
+    A snapshot (``models--org--name/snapshots/<rev>``) is a folder of symlinks into
+    ``../../blobs``: those links leave the snapshot but stay inside the cached repository,
+    so they are followed (and only those).
+    """
+    try:
+        parent = root.parent
+        repo = parent.parent
+        if parent.name != "snapshots" or not re.match(r"^(models|datasets|spaces)--", repo.name):
+            return None
+        blobs = (repo / "blobs").resolve(strict=True)
+    except OSError:
+        return None
+    return blobs if blobs.is_dir() else None
+
+
+def _into_blobs(entry: Entry, blobs: Path | None) -> bool:
+    if blobs is None or entry.kind != "symlink-escape":
+        return False
+    try:
+        target = entry.path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return False
+    return target.parent == blobs and target.is_file()
+
+
 def walk_files(root: Path, exclude: Iterable[str | Path] = ()) -> Walk:
+    """Regular files under ``root`` by relative POSIX path, and the entries that cannot be vouched for."""
     root_is_file = root.is_file()
+    blobs = None if root_is_file else hf_snapshot_blobs(root)
     excluded = set()
     for e in exclude:
         try:
@@ -218,7 +248,7 @@ def walk_files(root: Path, exclude: Iterable[str | Path] = ()) -> Walk:
         if entry.kind == "missing":
             continue
         rel = _relative(entry, root, root_is_file) if entry.path != root else entry.path.name
-        if entry.kind == "file":
+        if entry.kind == "file" or _into_blobs(entry, blobs):
             if excluded and entry.path.resolve() in excluded:
                 continue
             files[rel] = entry.path

@@ -20,6 +20,7 @@ from typing import Any
 
 from pytest_mlsec.findings import Finding, Location
 from pytest_mlsec.integrity import rules as R
+from pytest_mlsec.integrity.manifest import hf_snapshot_blobs
 from pytest_mlsec.rules import TARGET_NOT_FOUND
 
 INSTALL_HINT = "pip install 'pytest-mlsec[signing]' (the OpenSSF 'model-signing' package)"
@@ -41,14 +42,48 @@ def _model_signing() -> Any:
 
 def _hashing_config(ms: Any, model: Path, signature: Path, algorithm: str) -> Any:
     """Hash the model the way the verifier will: the signature file itself, if inside, is ignored."""
-    config = ms.hashing.Config().use_file_serialization(hashing_algorithm=algorithm)
+    # A Hugging Face cache snapshot is made of links into ../../blobs; the library refuses
+    # symlinks unless told, and then records allow_symlinks in the signature for the verifier.
+    # Only do it when every link stays in the repository's blobs folder.
+    snapshot = model.is_dir() and hf_snapshot_blobs(model) is not None and _links_stay_in_blobs(model)
+    config = ms.hashing.Config().use_file_serialization(hashing_algorithm=algorithm, allow_symlinks=snapshot)
     ignored = []
     try:
         rel = signature.resolve().relative_to(model.resolve())
         ignored.append(rel.as_posix())
     except ValueError:
         pass
-    return config.set_ignored_paths(paths=ignored, ignore_git_paths=True)
+    return config.set_ignored_paths(paths=ignored, ignore_git_paths=True).set_allow_symlinks(snapshot)
+
+
+def _snapshot_hashing_config(ms: Any, model: Path, sig: Path) -> Any | None:
+    """For a Hugging Face cache snapshot, the hashing config that follows its links into blobs.
+
+    model-signing 1.1.1 records ``allow_symlinks`` in the signature but its verifier does not
+    apply it, so a signed snapshot would never verify. The algorithm is read from the bundle
+    (unauthenticated at this point, but harmless: the verifier still compares every digest
+    with the signed statement, so a wrong value only makes verification fail).
+    """
+    if not (model.is_dir() and hf_snapshot_blobs(model) is not None and _links_stay_in_blobs(model)):
+        return None
+    try:
+        import base64
+        import json
+
+        bundle = json.loads(sig.read_bytes())
+        statement = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"], validate=True))
+        algorithm = statement["predicate"]["serialization"]["hash_type"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if algorithm not in ("sha256", "blake3"):
+        return None
+    return _hashing_config(ms, model, sig, algorithm)
+
+
+def _links_stay_in_blobs(snapshot: Path) -> bool:
+    from pytest_mlsec.integrity.manifest import walk_files
+
+    return not walk_files(snapshot).problems
 
 
 def sign_model(
@@ -114,6 +149,9 @@ def verify_signature(
         else:
             evidence["certificate_chain"] = [os.fspath(c) for c in certificate_chain]
             config = config.use_certificate_verifier(certificate_chain=[Path(c) for c in certificate_chain])
+        snapshot_config = _snapshot_hashing_config(ms, model_p, sig_p)
+        if snapshot_config is not None:
+            config = config.set_hashing_config(snapshot_config)
     except (OSError, ValueError, TypeError) as exc:
         return [
             R.SIGNATURE_INVALID.finding(
@@ -202,8 +240,7 @@ def signed_differences(model: Path, sig: Path) -> list[tuple[str, str, str, str]
     import json
 
     from pytest_mlsec.integrity.hashing import hash_files
-    from pytest_mlsec.integrity.manifest import relative_path_problem
-    from pytest_mlsec.sources.local import walk_target
+    from pytest_mlsec.integrity.manifest import relative_path_problem, walk_files
 
     bundle = json.loads(sig.read_bytes())
     statement = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"], validate=True))
@@ -220,13 +257,10 @@ def signed_differences(model: Path, sig: Path) -> list[tuple[str, str, str, str]
         expected[name] = str(resource["digest"])
     ignored = [str(p).strip("/") for p in serialization.get("ignore_paths", [])]
     present: dict[str, Path] = {}
-    for entry in walk_target(model):
-        if entry.kind != "file":
-            continue
-        rel = entry.path.name if entry.path == model else entry.path.relative_to(model).as_posix()
+    for rel, path in walk_files(model).files.items():
         if any(rel == ig or rel.startswith(ig + "/") for ig in ignored):
             continue
-        present[rel] = entry.path
+        present[rel] = path
     diffs: list[tuple[str, str, str, str]] = []
     rel_of = {p: rel for rel, p in present.items()}
     for result in hash_files([present[r] for r in expected if r in present], algorithm):

@@ -124,3 +124,21 @@ def test_cli_hf_cache(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     flip_byte(blobs["model.safetensors"])
     assert main(["integrity", str(tmp_path / "hub"), "--no-progress"]) == 1  # layout recognised without the flag
     assert R.HF_BLOB_MISMATCH.id in capsys.readouterr().out
+
+
+def test_manifest_of_a_cache_snapshot_follows_links_into_blobs_only(tmp_path: Path) -> None:
+    from pytest_mlsec.integrity.manifest import create_manifest, verify_manifest
+
+    blobs = make_cache(tmp_path)
+    snapshot = tmp_path / "models--acme--tiny-bert" / "snapshots" / REV
+    m = create_manifest(snapshot)
+    assert sorted(f.path for f in m.files) == ["config.json", "model.safetensors", "sub/tokenizer.json"]
+    assert verify_manifest(snapshot, m) == []
+    flip_byte(blobs["model.safetensors"])
+    findings = verify_manifest(snapshot, m)
+    assert rule_ids(findings) == [R.FILE_MODIFIED.id]
+    assert findings[0].location.path.endswith("model.safetensors")
+    outside = tmp_path / "evil.bin"
+    outside.write_bytes(b"x")
+    (snapshot / "evil.bin").symlink_to(outside)
+    assert R.UNVERIFIABLE_ENTRY.id in rule_ids(verify_manifest(snapshot, m))

@@ -210,3 +210,18 @@ def test_library_warnings_do_not_reach_stdout(
     sig.write_text(json.dumps(bundle))
     assert verify_signature(model_dir, sig, public_key=public) == []
     assert capsys.readouterr().out == ""
+
+
+def test_sign_and_verify_a_hugging_face_cache_snapshot(tmp_path: Path) -> None:
+    from tests.integrity.test_hfcache import REV, make_cache
+
+    blobs = make_cache(tmp_path / "hub")
+    snapshot = tmp_path / "hub" / "models--acme--tiny-bert" / "snapshots" / REV
+    private, public = ec_keypair(tmp_path)
+    sig = tmp_path / "model.sig"
+    sign_model(snapshot, sig, private_key=private)
+    assert verify_signature(snapshot, sig, public_key=public) == []
+    flip_byte(blobs["model.safetensors"])
+    findings = verify_signature(snapshot, sig, public_key=public)
+    assert rule_ids(findings) == [R.SIGNATURE_MISMATCH.id]
+    assert findings[0].location.path.endswith("model.safetensors")
