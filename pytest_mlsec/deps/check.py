@@ -156,5 +156,12 @@ class DependencyCheck(BaseCheck):
             findings=tuple(sorted(outcome.findings, key=sort_key)),
             suppressed=tuple(outcome.suppressed),
             skipped=tuple(outcome.skipped),
-            metadata={"deps": outcome.metadata},
+            metadata={
+                "deps": outcome.metadata,
+                **(
+                    {"database_version": outcome.metadata["database_version"]}
+                    if "database_version" in outcome.metadata
+                    else {}
+                ),
+            },
         )

@@ -14,7 +14,7 @@ from pytest_mlsec.deps.rules import MALFORMED
 from pytest_mlsec.findings import Finding, Location
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
-MAX_LINE_CHARS = 64 * 1024
+MAX_LINE_CHARS = 256 * 1024  # generous for minified locks, far below a hostile 600 kB line
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),

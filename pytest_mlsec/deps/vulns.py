@@ -128,6 +128,9 @@ def check(
             [*findings, _failed(where, f"vulnerability lookup failed: {type(exc).__name__}: {exc}")], [], meta
         )
     meta["requests"] = getattr(service, "requests_made", 0)
+    meta["vulnerability_source"] = (
+        f"offline:{options['osv_offline']}" if options.get("osv_offline") else getattr(service, "base_url", "")
+    )
     if getattr(service, "newest", None):
         meta["database_version"] = service.newest
     for problem in getattr(service, "problems", [])[:20]:
