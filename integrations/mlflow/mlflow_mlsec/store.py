@@ -284,7 +284,7 @@ class GateMixin:
         conditions = [
             rm.name == name,
             *self._get_workspace_clauses(rm),  # type: ignore[attr-defined]
-            rm.description.is_(None),
+            sqlalchemy.or_(rm.description.is_(None), rm.description == ""),  # REST sends ""
             rm.last_updated_time == rm.creation_time,
             rm.creation_time >= call_started_ms - window_ms,
         ]

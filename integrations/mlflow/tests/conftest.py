@@ -138,6 +138,8 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -
         "--host", "127.0.0.1",
         "--port", str(port),
         "--workers", "2",
+        # a loaded CI machine can miss uvicorn's 5 s worker heartbeat; a killed worker restarts slowly
+        "--uvicorn-opts", "--timeout-worker-healthcheck 120",
     ]  # fmt: skip
     with log.open("wb") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
