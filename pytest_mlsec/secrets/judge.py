@@ -174,8 +174,8 @@ def looks_random(value: str, *, min_length: int = 16, min_entropy: float = 3.2) 
         return False
     if not _TOKENISH.match(v) or is_placeholder(v) or is_reference(v):
         return False
-    if _WORDS.match(v):
-        return False
+    if _WORDS.match(v) and not (v.isalpha() and len(v) >= 20 and char_classes(v) == 2 and entropy(v) >= 4.2):
+        return False  # words; a long random mixed-case letters-only string (HF-style) is still a token
     if "://" in v or v.startswith(("/", "./", "../", "~/")):
         return False
     if char_classes(v) < 2 and not _HEX.match(v):
@@ -205,6 +205,6 @@ def is_plausible_password(value: str) -> bool:
         return False  # ports, counts
     if re.fullmatch(r"(?:~|\.{1,2})?/[\w.\-/]*", v):
         return False  # a path (a *_password_file pointer, a working directory)
-    if re.fullmatch(r"[A-Za-z_][\w.]*\(.*|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+", v):
+    if re.fullmatch(r"[A-Za-z_][\w.]*[(\[].*|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+", v):
         return False  # an expression or attribute access (args.password, get_pw())
     return len(set(v)) >= 3

@@ -287,3 +287,110 @@ def test_scan_buffer_never_raises(data: bytes) -> None:
 @given(st.text(alphabet=st.sampled_from(list("passwordkeytoken=:\"' @/\nAKIAhf_ghp_sk-eyJ.")), max_size=400))
 def test_scan_buffer_on_anchor_soup(text: str) -> None:
     scan_buffer(text.encode())
+
+
+# Realistic lines from ML repositories: harmless look-alikes and secrets in less common syntaxes.
+MORE_HARMLESS = [
+    '"model_sha": "0123456789abcdef0123456789abcdef01234567"',
+    '"etag": "\\"9b2cf535f27731c974343645a3985328\\""',
+    '"hash": "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"',
+    '"access_token": null',
+    'api_key = ""',
+    "token = None",
+    '"secret": false',
+    "password_min_length: 12",
+    '"tokenizer_class": "LlamaTokenizer"',
+    '"auth": "oauth2"',
+    '"api_key_env": "OPENAI_API_KEY"',
+    'openai.api_key = os.environ["OPENAI_API_KEY"]',
+    "HF_TOKEN: ${{ secrets.HF_TOKEN }}",
+    "auth_type: bearer",
+    "credentials: default",
+    "key: value",
+    '"integrity": "sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUR62Ab0sqs0A5R3lZ3w=="',
+    "private_key_path: ~/.ssh/id_rsa",
+    'client_secret: "${CLIENT_SECRET}"',
+    "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
+    "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393",
+    '"token_ids": [1, 2, 3]',
+    "eos_token_id: 2",
+    "max_new_tokens=512",
+    'session = requests.Session(auth=("user", password))',
+    "secret_name: prod/ml/db",
+    "kms_key_id: arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "SAGEMAKER_ROLE=arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-20240101T000000",
+    '"Authorization": f"Bearer {token}"',
+    'headers = {"Authorization": "Bearer " + os.environ["API_TOKEN"]}',
+    "token_url: https://oauth2.googleapis.com/token",
+    '"auth_uri": "https://accounts.google.com/o/oauth2/auth"',
+    'password: "{{ .Values.db.password }}"',
+    "DB_PASSWORD: !vault |",
+    "api_key: ${env:OPENAI_API_KEY}",
+    'passphrase = getpass("Passphrase: ")',
+    "image: nvcr.io/nvidia/pytorch:24.01-py3@sha256:0c6e1a6b7e3d4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b",
+    'checkpoint_key = "model.layers.0.self_attn.q_proj.weight"',
+    '"key": "transformer.h.0.attn.c_attn.weight"',
+    "secret_token_length = 32",
+    'signature: "def forward(self, input_ids: torch.Tensor) -> torch.Tensor"',
+    "WANDB_API_KEY=$(cat /run/secrets/wandb)",
+    "export HF_TOKEN=$(aws secretsmanager get-secret-value --secret-id hf --query SecretString --output text)",
+    'password = config["db"]["password"]',
+    "db_password: '{{ vault_db_password }}'",
+    'token: "<HF_TOKEN>"',
+    'AUTH_TOKEN="..."',
+    'api_key="sk-..."',
+    "OPENAI_API_KEY=sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "tracking_uri: http://mlflow:5000",
+    'uri = "s3://bucket/path@v2"',
+    "pip install git+https://github.com/org/repo@9fceb02d0ae598e95dc970b74767f19372d61af8",
+    "url: https://user@github.com/org/repo.git",
+    "mongodb+srv://<username>:<password>@cluster0.mongodb.net",
+    "postgresql://${PGUSER}:${PGPASSWORD}@${PGHOST}/db",
+    "redis://:$(REDIS_PASSWORD)@redis:6379/0",
+    "conn = 'mysql://{user}:{pw}@{host}/{db}'.format(**cfg)",
+    "jdbc:postgresql://db:5432/x?user=etl&password=${PW}",
+    'password: "%(db_password)s"',
+    'SECRET_KEY = os.environ.get("SECRET_KEY", "dev")',
+    "secret_key: insecure-dev-key",
+    "auth_token = request.headers.get('X-Auth-Token')",
+    '"clientId": "3f2504e0-4f89-11d3-9a0c-0305e82c3301"',
+]
+
+
+@pytest.mark.parametrize("text", MORE_HARMLESS, ids=lambda t: t[:40])
+def test_more_harmless_lines(text: str) -> None:
+    assert scan_buffer(text.encode()) == [], text
+
+
+def _more_secrets() -> list[str]:
+    f = Fakes(99)
+    return [
+        f'SECRET_KEY = "{f.api_key(50)}"',
+        f'psycopg2.connect(host="db", user="etl", password="{f.password()}")',
+        f"jdbc:postgresql://db:5432/x?user=etl&password={f.password()}",
+        f"mongodb+srv://ml:{f.password()}@cluster0.abcde.mongodb.net/test",
+        f"redis://:{f.password()}@redis:6379/0",
+        f"db_password = '{f.password()}'",
+        f"PASSWORD={f.password(10)}",
+        f'"apiKey": "{f.api_key(39)}"',
+        f"X-API-Key: {f.api_key(32)}",
+        f"auth_token: {f.api_key(40)}",
+        f"--token {f.api_key(40)}",
+        f"client = OpenAI(api_key='{f.openai()}')",
+        f"hf_token: {f.huggingface()}",
+        f"AWS_SESSION_TOKEN={f.aws_session_token()}",
+        f"MLFLOW_TRACKING_TOKEN={f.api_key(36)}",
+        f"MLFLOW_TRACKING_PASSWORD={f.password()}",
+        f"NEPTUNE_API_TOKEN={f.jwt()}",
+        f'"password": "{f.password(8)}"',
+        f"password: Tr0ub4dor&3",
+        f"secret_key: django-insecure-{f.api_key(40)}",
+        f"machine api.wandb.ai login user password {f.wandb()}",
+        f"COMET_API_KEY={f.api_key(25)}",
+        f'"private_key": "-----BEGIN PRIVATE KEY-----\\n{f.pick("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 64)}\\n{f.pick("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 64)}\\n-----END PRIVATE KEY-----\\n"',
+    ]
+
+
+@pytest.mark.parametrize("text", _more_secrets(), ids=lambda t: t[:40])
+def test_more_secret_lines(text: str) -> None:
+    assert scan_buffer(text.encode()) != [], text
