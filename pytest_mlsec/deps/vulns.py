@@ -100,10 +100,16 @@ def check(
     except ImportError:
         return VulnOutcome([_failed(where, "pip-audit is not installed: pip install 'pytest-mlsec[audit]'")], [], meta)
     findings: list[Finding] = []
+    # One query per (name, public version): torch 2.3.1+cu121 has the vulnerabilities of torch 2.3.1.
     specs_by_key: dict[tuple[str, str], Any] = {}
+    members: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
     for key in groups:
         try:
-            specs_by_key[key] = ResolvedDependency(name=key[0], version=Version(key[1]))
+            public = Version(key[1]).public
+            query = (key[0], public)
+            if query not in specs_by_key:
+                specs_by_key[query] = ResolvedDependency(name=key[0], version=Version(public))
+            members[query].append(key)
         except InvalidVersion:
             specs_by_key[key] = SkippedDependency(name=key[0], skip_reason="not a PEP 440 version")
             first = groups[key][0]
@@ -142,17 +148,16 @@ def check(
     expired_seen: set[str] = set()
     count = 0
     for spec, results in answers:
-        found = by_spec.get(id(spec))
-        if found is None:
+        asked = by_spec.get(id(spec))
+        if asked is None:
             continue
-        key = found
         for result in _dedupe(results):
             ids = {result.id, *result.aliases}
             ignore = next((i for i in ignores if i.id in ids), None)
             levels = [_SEVERITIES.get((_severity(records.get(i)) or "").upper()) for i in ids]
             known = [level for level in levels if level is not None]
             severity = max(known) if known else KNOWN_VULNERABILITY.severity
-            for req in groups[key]:
+            for req in (r for key in members[asked] for r in groups[key]):
                 finding = _finding(req, result, severity)
                 count += 1
                 if ignore is not None and not ignore.expired(today):

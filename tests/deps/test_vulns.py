@@ -250,3 +250,16 @@ def test_last_affected_and_versions_list():
     assert affects(OFFLINE[2], "pillow", "10.0")
     assert not affects(OFFLINE[2], "pillow", "10.0.1")
     assert not affects(OFFLINE[2], "other", "10.0.0")
+
+
+def test_local_version_builds_share_the_public_release_vulnerabilities(write, tmp_path):
+    db = _zip(tmp_path, OFFLINE)
+    path = write("requirements.txt", "torch==2.3.1+cu121\n")
+    found = run(path, osv_offline=str(db), require_hashes=False)
+    assert only(found, "MLSEC-VUL-001").evidence["version"] == "2.3.1+cu121"
+
+
+def test_unparseable_version_is_reported_not_skipped(write, osv_server, tmp_path):
+    path = write("requirements.txt", "legacy===1.0-custom-build\n")
+    found = run(path, vulns=True, osv_url=osv_server.url, cache_dir=str(tmp_path), require_hashes=False)
+    assert "not a PEP 440 version" in only(found, "MLSEC-VUL-002").message
