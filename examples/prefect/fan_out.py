@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 
 from prefect import flow
-
 from prefect_mlsec import scan_artifacts
 
 

@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 
 from prefect import flow, task
-
 from prefect_mlsec import mlsec_gate
 
 

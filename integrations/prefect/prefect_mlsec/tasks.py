@@ -66,8 +66,15 @@ def _publish(report: Report, threshold: Severity, key: str) -> None:
         description=f"pytest-mlsec {', '.join(report.checks)}: {verdict} (fail-on {threshold.label})",
     )
     rows = finding_rows(report) or [
-        {"severity": "", "rule_id": "", "location": t, "title": "no findings", "message": "", "remediation": "",
-         "fingerprint": ""}
+        {
+            "severity": "",
+            "rule_id": "",
+            "location": t,
+            "title": "no findings",
+            "message": "",
+            "remediation": "",
+            "fingerprint": "",
+        }
         for t in report.targets
     ]
     create_table_artifact(rows, key=_artifact_key(f"{key}-findings"), description="one row per finding")
@@ -103,7 +110,7 @@ def _no_retry_on_gate_failure(task: Task[..., Any], task_run: TaskRun, state: St
         state.result()
     except MLSecGateFailed:
         return False
-    except Exception:  # noqa: BLE001 - any other failure may be transient
+    except Exception:  # any other failure may be transient
         return True
     return True
 
@@ -133,6 +140,7 @@ def _mlsec_task(name: str, check: str | None) -> Any:
 def run_mlsec_check(
     check: str,
     targets: Targets,
+    *,
     fail_on: str = "high",
     warn_only: bool = False,
     artifact_key: str | None = None,
@@ -145,6 +153,7 @@ def run_mlsec_check(
 @_mlsec_task("mlsec-scan-artifacts", "scan")
 def scan_artifacts(
     targets: Targets,
+    *,
     policy: str | None = None,
     allow: dict[str, str] | None = None,
     fail_on: str = "high",
@@ -152,13 +161,20 @@ def scan_artifacts(
     artifact_key: str | None = None,
 ) -> Report:
     """Scan model files, folders or ``s3://`` prefixes for unsafe serialization (pickle & co)."""
-    return _gate("scan", targets, fail_on=fail_on, warn_only=warn_only, artifact_key=artifact_key,
-                 options={"policy": policy, "allow": allow})
+    return _gate(
+        "scan",
+        targets,
+        fail_on=fail_on,
+        warn_only=warn_only,
+        artifact_key=artifact_key,
+        options={"policy": policy, "allow": allow},
+    )
 
 
 @_mlsec_task("mlsec-check-least-privilege", "iam")
 def check_least_privilege(
     targets: Targets = (),
+    *,
     role_arn: str | None = None,
     needed: list[str] | None = None,
     endpoint_url: str | None = None,
@@ -167,51 +183,74 @@ def check_least_privilege(
     artifact_key: str | None = None,
 ) -> Report:
     """Check IAM policies, roles and SageMaker configurations for grants beyond least privilege."""
-    return _gate("iam", targets, fail_on=fail_on, warn_only=warn_only, artifact_key=artifact_key,
-                 options={"role_arn": role_arn, "needed": needed, "endpoint_url": endpoint_url})
+    return _gate(
+        "iam",
+        targets,
+        fail_on=fail_on,
+        warn_only=warn_only,
+        artifact_key=artifact_key,
+        options={"role_arn": role_arn, "needed": needed, "endpoint_url": endpoint_url},
+    )
 
 
 @_mlsec_task("mlsec-check-pinned-deps", "deps")
 def check_pinned_deps(
     targets: Targets,
+    *,
     vulns: bool | None = None,
     fail_on: str = "high",
     warn_only: bool = False,
     artifact_key: str | None = None,
 ) -> Report:
     """Check requirement files, lockfiles, Dockerfiles and workflows for unpinned or unhashed dependencies."""
-    return _gate("deps", targets, fail_on=fail_on, warn_only=warn_only, artifact_key=artifact_key,
-                 options={"vulns": vulns})
+    return _gate(
+        "deps", targets, fail_on=fail_on, warn_only=warn_only, artifact_key=artifact_key, options={"vulns": vulns}
+    )
 
 
 @_mlsec_task("mlsec-verify-integrity", "integrity")
 def verify_integrity(
     targets: Targets,
+    *,
     manifest: str,
     fail_on: str = "high",
     warn_only: bool = False,
     artifact_key: str | None = None,
 ) -> Report:
     """Verify a model or dataset folder against its manifest (modified, missing, unexpected files)."""
-    return _gate("integrity", targets, fail_on=fail_on, warn_only=warn_only, artifact_key=artifact_key,
-                 options={"manifest": manifest})
+    return _gate(
+        "integrity",
+        targets,
+        fail_on=fail_on,
+        warn_only=warn_only,
+        artifact_key=artifact_key,
+        options={"manifest": manifest},
+    )
 
 
 @_mlsec_task("mlsec-scan-secrets", "secrets")
 def scan_secrets(
     targets: Targets,
+    *,
     baseline: str | None = None,
     fail_on: str = "high",
     warn_only: bool = False,
     artifact_key: str | None = None,
 ) -> Report:
     """Scan code, notebooks and configs for credentials."""
-    return _gate("secrets", targets, fail_on=fail_on, warn_only=warn_only, artifact_key=artifact_key,
-                 options={"baseline": baseline})
+    return _gate(
+        "secrets",
+        targets,
+        fail_on=fail_on,
+        warn_only=warn_only,
+        artifact_key=artifact_key,
+        options={"baseline": baseline},
+    )
 
 
-def mlsec_gate(check: str, targets: Targets, *, fail_on: str = "high", warn_only: bool = False,
-               **options: Any) -> Report:
+def mlsec_gate(
+    check: str, targets: Targets, *, fail_on: str = "high", warn_only: bool = False, **options: Any
+) -> Report:
     """Use inside a ``@flow``: run the check as a task; the flow stops here if it fails.
 
     ``mlsec_gate("scan", model_dir)`` between ``train`` and ``register`` means an unsafe model

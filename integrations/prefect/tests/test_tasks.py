@@ -9,9 +9,12 @@ from typing import Any
 import pytest
 from prefect import flow, task
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
-from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId
-
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    TaskRunFilter,
+    TaskRunFilterFlowRunId,
+)
 from prefect_mlsec import MLSecGateFailed, mlsec_gate, scan_artifacts
 
 REGISTERED: list[str] = []
@@ -67,7 +70,7 @@ def test_safe_model_passes_and_is_registered(safe_model: Path) -> None:
     state = train_gate_register(str(safe_model), return_state=True)
     assert state.is_completed()
     assert state.result() == "registered"
-    assert REGISTERED == [str(safe_model)]
+    assert [str(safe_model)] == REGISTERED
 
 
 def test_artifacts_are_published_and_readable(unsafe_model: Path) -> None:
@@ -84,7 +87,8 @@ def test_artifacts_are_published_and_readable(unsafe_model: Path) -> None:
     (table,) = _artifacts("artifact-test-findings")
     assert table.type == "table"
     rows = table.data if isinstance(table.data, list) else __import__("json").loads(table.data)
-    assert rows and all(row["rule_id"].startswith("MLSEC-") for row in rows)
+    assert rows
+    assert all(row["rule_id"].startswith("MLSEC-") for row in rows)
     assert any("model.pkl" in row["location"] for row in rows)
 
 
@@ -109,7 +113,7 @@ def test_unchanged_model_is_not_rescanned(safe_model: Path) -> None:
         second = scan_artifacts(path, return_state=True)
         return first.name, second.name
 
-    first, second = twice(str(safe_model))
+    _first, second = twice(str(safe_model))
     assert second == "Cached"
 
     (safe_model / "extra.safetensors").write_bytes((safe_model / "model.safetensors").read_bytes())
