@@ -17,7 +17,7 @@ from pytest_mlsec.secrets.detectors import (
     scan_value,
 )
 from pytest_mlsec.secrets.rules import DETECTOR_RULES
-from tests.secrets.fakes import Fakes
+from tests.secrets.fakes import B64, Fakes
 
 F = Fakes(20261126)
 
@@ -383,11 +383,11 @@ def _more_secrets() -> list[str]:
         f"MLFLOW_TRACKING_PASSWORD={f.password()}",
         f"NEPTUNE_API_TOKEN={f.jwt()}",
         f'"password": "{f.password(8)}"',
-        f"password: Tr0ub4dor&3",
+        "password: Tr0ub4dor&3",
         f"secret_key: django-insecure-{f.api_key(40)}",
         f"machine api.wandb.ai login user password {f.wandb()}",
         f"COMET_API_KEY={f.api_key(25)}",
-        f'"private_key": "-----BEGIN PRIVATE KEY-----\\n{f.pick("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 64)}\\n{f.pick("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 64)}\\n-----END PRIVATE KEY-----\\n"',
+        '"private_key": "-----BEGIN PRIVATE KEY-----\\n' + f.pick(B64, 64) + "\\n" + f.pick(B64, 64) + '\\n-----END"',
     ]
 
 
