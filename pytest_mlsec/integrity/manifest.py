@@ -300,13 +300,11 @@ def verify_manifest(
     manifest_path: str | None = None,
     workers: int | None = None,
     progress: Callable[[str], None] | None = None,
-    on_modified: Callable[[str, Path, FileDigest], Mapping[str, Any]] | None = None,
 ) -> list[Finding]:
     """Compare the files under ``root`` with ``manifest``; every difference is a finding.
 
     Only files whose size matches are hashed (a size change is already a finding), and an
-    unexpected file is hashed only when it could be a renamed missing file. ``on_modified``
-    lets the dataset check add evidence (row counts) to a modified file's finding.
+    unexpected file is hashed only when it could be a renamed missing file (same size).
     """
     root = Path(root)
     if not os.path.lexists(root):
@@ -394,8 +392,6 @@ def verify_manifest(
             "actual_digest": result.digest,
             "size": result.size,
         }
-        if on_modified is not None:
-            evidence.update(on_modified(rel, result.path, want))
         findings.append(
             R.FILE_MODIFIED.finding(
                 Location(path=_display(result.path)),
