@@ -34,19 +34,37 @@ class Hit:
     severity: Severity | None = None
 
 
-TORCH_LOADS = frozenset({"torch.load", "torch.serialization.load"})
+TORCH_LOADS = frozenset({"torch.load", "torch.serialization.load", "torch.hub.load_state_dict_from_url"})
 PICKLE_LOADS = frozenset(
     {
-        "pickle.load", "pickle.loads", "pickle.Unpickler", "cPickle.load", "cPickle.loads", "_pickle.load",
-        "_pickle.loads", "_pickle.Unpickler", "cloudpickle.load", "cloudpickle.loads", "dill.load", "dill.loads",
-        "dill.Unpickler", "joblib.load", "sklearn.externals.joblib.load", "pandas.read_pickle", "shelve.open",
-        "jsonpickle.decode", "numpy.loads", "pickle5.load", "pickle5.loads",
+        "pickle.load",
+        "pickle.loads",
+        "pickle.Unpickler",
+        "cPickle.load",
+        "cPickle.loads",
+        "_pickle.load",
+        "_pickle.loads",
+        "_pickle.Unpickler",
+        "cloudpickle.load",
+        "cloudpickle.loads",
+        "dill.load",
+        "dill.loads",
+        "dill.Unpickler",
+        "joblib.load",
+        "sklearn.externals.joblib.load",
+        "pandas.read_pickle",
+        "shelve.open",
+        "jsonpickle.decode",
+        "numpy.loads",
+        "pickle5.load",
+        "pickle5.loads",
     }
-)  # fmt: skip
+)
 NUMPY_LOADS = frozenset({"numpy.load", "numpy.lib.npyio.load"})
 YAML_LOADS = frozenset({"yaml.load", "yaml.load_all"})
 YAML_UNSAFE = frozenset({"yaml.unsafe_load", "yaml.unsafe_load_all", "yaml.full_load", "yaml.full_load_all"})
 SAFE_LOADERS = ("SafeLoader", "CSafeLoader", "BaseLoader", "CBaseLoader")
+TORCH_HUB_LOADS = frozenset({"torch.hub.load"})
 HUB_DOWNLOADS = frozenset({"hf_hub_download", "snapshot_download"})
 EVALS = frozenset({"eval", "exec", "builtins.eval", "builtins.exec"})
 
@@ -57,12 +75,30 @@ _CONFIGISH = re.compile(
 )
 _SOURCE_CALLS = frozenset(
     {
-        "json.load", "json.loads", "yaml.safe_load", "yaml.load", "yaml.full_load", "toml.load", "toml.loads",
-        "tomllib.load", "tomllib.loads", "tomli.load", "tomli.loads", "omegaconf.OmegaConf.load",
-        "omegaconf.OmegaConf.create", "input", "open", "os.getenv", "os.environ.get", "requests.get",
-        "requests.post", "urllib.request.urlopen", "sys.stdin.read", "configparser.ConfigParser",
+        "json.load",
+        "json.loads",
+        "yaml.safe_load",
+        "yaml.load",
+        "yaml.full_load",
+        "toml.load",
+        "toml.loads",
+        "tomllib.load",
+        "tomllib.loads",
+        "tomli.load",
+        "tomli.loads",
+        "omegaconf.OmegaConf.load",
+        "omegaconf.OmegaConf.create",
+        "input",
+        "open",
+        "os.getenv",
+        "os.environ.get",
+        "requests.get",
+        "requests.post",
+        "urllib.request.urlopen",
+        "sys.stdin.read",
+        "configparser.ConfigParser",
     }
-)  # fmt: skip
+)
 _SOURCE_METHODS = frozenset({"read", "read_text", "readline", "readlines", "json", "parse_args", "getenv", "recv"})
 _SOURCE_ATTRS = frozenset({"os.environ", "sys.argv"})
 
@@ -186,6 +222,19 @@ class Analyzer:
             if allow is not None and not _is_const(allow, False):
                 sev = None if _is_const(allow, True) else Severity.MEDIUM
                 yield Hit(R.NUMPY_PICKLE, *at, name, f"{name}(..., allow_pickle=True) unpickles object arrays", sev)
+        elif name in TORCH_HUB_LOADS:
+            source = kwargs.get("source")
+            if not (isinstance(source, ast.Constant) and source.value == "local"):
+                yield Hit(
+                    R.TRUST_REMOTE_CODE, *at, name, f"{name}() imports and runs hubconf.py from a GitHub repository"
+                )
+        elif name and name.rsplit(".", 1)[-1] == "load_model" and _is_const(kwargs.get("safe_mode"), False):
+            yield Hit(
+                R.PICKLE_LOAD,
+                *at,
+                f"{name}:safe_mode",
+                f"{name}(..., safe_mode=False) deserialises arbitrary Python code (Lambda layers)",
+            )
         elif name in YAML_UNSAFE:
             yield Hit(R.YAML_LOAD, *at, name, f"{name}() can construct arbitrary Python objects")
         elif name in YAML_LOADS:
@@ -207,16 +256,26 @@ class Analyzer:
         value = kwargs.get("weights_only")
         if value is None:
             if has_star:
-                yield Hit(R.TORCH_LOAD, *at, f"{name}:kwargs", f"{name}() with **kwargs: weights_only cannot be "
-                          "verified", Severity.MEDIUM)  # fmt: skip
+                yield Hit(
+                    R.TORCH_LOAD,
+                    *at,
+                    f"{name}:kwargs",
+                    f"{name}() with **kwargs: weights_only cannot be verified",
+                    Severity.MEDIUM,
+                )
             else:
-                yield Hit(R.TORCH_LOAD, *at, f"{name}:missing", f"{name}() without weights_only=True unpickles "
-                          "the checkpoint on PyTorch < 2.6")  # fmt: skip
+                yield Hit(
+                    R.TORCH_LOAD,
+                    *at,
+                    f"{name}:missing",
+                    f"{name}() without weights_only=True unpickles the checkpoint on PyTorch < 2.6",
+                )
         elif _is_const(value, False):
             yield Hit(R.TORCH_LOAD, *at, f"{name}:false", f"{name}(..., weights_only=False) unpickles the checkpoint")
         elif not _is_const(value, True):
-            yield Hit(R.TORCH_LOAD, *at, f"{name}:dynamic", f"{name}() with a non-literal weights_only",
-                      Severity.MEDIUM)  # fmt: skip
+            yield Hit(
+                R.TORCH_LOAD, *at, f"{name}:dynamic", f"{name}() with a non-literal weights_only", Severity.MEDIUM
+            )
 
     def _eval(self, node: ast.Call, name: str, at: tuple[int, int]) -> Iterable[Hit]:
         if not node.args or isinstance(node.args[0], ast.Constant):
@@ -235,14 +294,24 @@ class Analyzer:
         if _is_const(value, True):
             yield Hit(R.TRUST_REMOTE_CODE, *at, callee, f"{callee}(..., trust_remote_code=True) runs repository code")
         else:
-            yield Hit(R.TRUST_REMOTE_CODE, *at, f"{callee}:dynamic", f"{callee}() with a non-literal "
-                      "trust_remote_code: remote code may be enabled by configuration", Severity.MEDIUM)  # fmt: skip
+            yield Hit(
+                R.TRUST_REMOTE_CODE,
+                *at,
+                f"{callee}:dynamic",
+                f"{callee}() with a non-literal trust_remote_code: remote code may be enabled by configuration",
+                Severity.MEDIUM,
+            )
 
     def _dict(self, node: ast.Dict) -> Iterable[Hit]:
         for key, value in zip(node.keys, node.values, strict=True):
             if isinstance(key, ast.Constant) and key.value == "trust_remote_code" and _is_const(value, True):
-                yield Hit(R.TRUST_REMOTE_CODE, key.lineno, key.col_offset + 1, "dict",
-                          '{"trust_remote_code": True} enables running repository code')  # fmt: skip
+                yield Hit(
+                    R.TRUST_REMOTE_CODE,
+                    key.lineno,
+                    key.col_offset + 1,
+                    "dict",
+                    '{"trust_remote_code": True} enables running repository code',
+                )
 
     def _revision(
         self, node: ast.Call, name: str | None, kwargs: dict[str, ast.expr], has_star: bool, at: tuple[int, int]
@@ -268,13 +337,23 @@ class Analyzer:
             if repo is None or isinstance(repo, ast.Constant):
                 yield Hit(R.UNPINNED_REVISION, *at, callee, f"{callee}() without revision=<commit SHA>")
             else:
-                yield Hit(R.UNPINNED_REVISION, *at, f"{callee}:dynamic", f"{callee}() of a non-literal model id "
-                          "without revision=<commit SHA> (a local path needs none)", Severity.LOW)  # fmt: skip
+                yield Hit(
+                    R.UNPINNED_REVISION,
+                    *at,
+                    f"{callee}:dynamic",
+                    f"{callee}() of a non-literal model id without revision=<commit SHA> (a local path needs none)",
+                    Severity.LOW,
+                )
             return
         if isinstance(revision, ast.Constant) and isinstance(revision.value, str):
             if not _SHA.match(revision.value):
-                yield Hit(R.UNPINNED_REVISION, *at, f"{callee}:ref", f"{callee}(revision={revision.value!r}) "
-                          "names a branch or tag, which can move; pin the 40-hex commit SHA")  # fmt: skip
+                yield Hit(
+                    R.UNPINNED_REVISION,
+                    *at,
+                    f"{callee}:ref",
+                    f"{callee}(revision={revision.value!r}) "
+                    "names a branch or tag, which can move; pin the 40-hex commit SHA",
+                )
         elif not _is_const(revision, None):
             return  # a variable revision: pinned in configuration, presumably
         else:

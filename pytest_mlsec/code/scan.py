@@ -70,8 +70,9 @@ def scan_notebook(raw: bytes, path: str) -> list[Finding]:
             trees.append((i, parse(_blank_magics(source), f"{path}[cell {i}]")))
             sources[i] = source.split("\n")
         except SyntaxError as exc:
-            findings.append(_unparseable(path, f"syntax error in cell {i} line {exc.lineno}: {exc.msg}",
-                                         key=f"cell-syntax:{i}"))  # fmt: skip
+            findings.append(
+                _unparseable(path, f"syntax error in cell {i} line {exc.lineno}: {exc.msg}", key=f"cell-syntax:{i}")
+            )
         except (ValueError, RecursionError, MemoryError) as exc:
             findings.append(_unparseable(path, f"cannot parse cell {i}: {type(exc).__name__}", key=f"cell:{i}"))
     aliases: dict[str, str] = {}
