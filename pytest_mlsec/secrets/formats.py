@@ -62,7 +62,8 @@ def notebook_segments(raw: bytes) -> list[Segment]:
         kind: Kind = "code" if cell.get("cell_type") == "code" else "text"
         if source:
             segments.append(Segment(f"cell {i} source", source.encode("utf-8", "surrogateescape"), kind))
-        for j, output in enumerate(cell.get("outputs", []) or []):
+        outputs = cell.get("outputs")
+        for j, output in enumerate(outputs if isinstance(outputs, list) else []):
             if not isinstance(output, dict):
                 continue
             pieces: list[str] = []
@@ -76,7 +77,8 @@ def notebook_segments(raw: bytes) -> list[Segment]:
                     pieces.append(_text_of(value))
             if output.get("output_type") == "error":
                 pieces.append(str(output.get("evalue", "")))
-                pieces.append("\n".join(str(t) for t in output.get("traceback", []) or []))
+                trace = output.get("traceback")
+                pieces.append("\n".join(str(t) for t in trace) if isinstance(trace, list) else str(trace or ""))
             text = "\n".join(p for p in pieces if p)
             if text:
                 segments.append(Segment(f"cell {i} output {j}", text.encode("utf-8", "surrogateescape"), "text"))

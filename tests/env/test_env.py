@@ -8,11 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pytest_mlsec.config import ConfigError
 from pytest_mlsec.engine import MLSecViolation, run_check
 from pytest_mlsec.env.api import assert_isolated_environment
 from pytest_mlsec.env.check import EnvironmentCheck
+from pytest_mlsec.env.dockerfile import check as check_dockerfile
 from pytest_mlsec.env.dockerfile import parse
 from pytest_mlsec.findings import Report, Severity
 from tests.secrets.fakes import Fakes
@@ -284,3 +287,12 @@ def test_validate_options() -> None:
     for bad in bad_options:
         with pytest.raises(ConfigError):
             check.validate_options(bad, source="pyproject.toml", key="tool.mlsec.env")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(list("FROM USER ADD ENV ARG root 0 = \\ \n#<<EOF https:// ${x}\"'")), max_size=400)
+)
+def test_dockerfile_rules_never_raise(text: str) -> None:
+    for f in check_dockerfile("Dockerfile", text):
+        assert f.rule_id.startswith("MLSEC-ENV-")

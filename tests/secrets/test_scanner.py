@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pytest_mlsec.engine import MLSecViolation, run_check
 from pytest_mlsec.findings import Report
@@ -216,3 +218,30 @@ def test_assert_no_secrets(tmp_path: Path) -> None:
     with pytest.raises(MLSecViolation) as info:
         assert_no_secrets(tmp_path)
     assert "MLSEC-SEC-004" in str(info.value)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(
+                    ["cells", "source", "outputs", "data", "text", "output_type", "metadata", "traceback", "image/png"]
+                ),
+                children,
+                max_size=4,
+            )
+        ),
+        max_leaves=20,
+    )
+)
+def test_notebook_parser_on_arbitrary_json(doc: object) -> None:
+    from pytest_mlsec.secrets.formats import FormatError, notebook_segments
+
+    try:
+        segments = notebook_segments(json.dumps(doc).encode())
+    except FormatError:
+        return
+    assert all(isinstance(s.data, bytes) for s in segments)
