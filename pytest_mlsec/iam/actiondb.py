@@ -74,6 +74,16 @@ class ActionDatabase:
         self.all_actions: frozenset[str] = frozenset(rows)
         self._info: dict[str, ActionInfo] = {}
         self._expand_cache: dict[str, frozenset[str]] = {"*": self.all_actions}
+        self._by_level: dict[str, frozenset[str]] | None = None
+
+    def by_level(self, level: str) -> frozenset[str]:
+        """Lower-case names of every action at an access level (``L``, ``R``, ``W``, ``P``, ``T``)."""
+        if self._by_level is None:
+            groups: dict[str, set[str]] = {}
+            for name, (prefix, i) in self._rows.items():
+                groups.setdefault(self._services[prefix]["actions"][i][1], set()).add(name)
+            self._by_level = {k: frozenset(v) for k, v in groups.items()}
+        return self._by_level.get(level, frozenset())
 
     @property
     def version(self) -> dict[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +45,7 @@ def _short(items: Sequence[str], n: int = SAMPLE) -> str:
 @dataclass
 class _Pending:
     rule: Rule
-    location: Location
+    location: Location | Callable[[], Location]
     message: str
     evidence: dict[str, Any]
     key: str
@@ -124,6 +124,7 @@ class Analyzer:
     ) -> None:
         self.db = db
         self.index = StatementIndex(db)
+        self._bare = PrincipalView(Principal(name="", kind="bare"), self.index)
         self.needed = needed
         self.used = used
         self.account_id = account_id
@@ -131,9 +132,16 @@ class Analyzer:
         self._grant_cache: dict[tuple[int, str], Grant | None] = {}
         self._seen_policies: set[int] = set()
         self.minimal_policies: dict[str, Any] = {}
+        self._touched: list[tuple[Any, ...]] | None = None
+        self._memo: dict[int, tuple[list[tuple[Any, ...]], bool]] = {}
+        self._wp = db.by_level("W") | db.by_level("P")
+        self._risky = self._wp | DATA_READ
+        self._perms = db.by_level("P")
 
     # ------------------------------------------------------------------ plumbing
     def _add(self, ident: tuple[Any, ...], pending: _Pending, principal: Principal | None) -> None:
+        if self._touched is not None:
+            self._touched.append(ident)
         known = self._pending.get(ident)
         if known is None:
             self._pending[ident] = known = pending
@@ -147,29 +155,55 @@ class Analyzer:
         for p in self._pending.values():
             evidence = dict(p.evidence)
             if p.principals:
-                evidence["principals"] = p.principals[:50]
+                evidence["principals"] = p.principals[:20]
                 evidence["principal_count"] = len(p.principals)
-            out.append(p.rule.finding(p.location, p.message, severity=p.severity, evidence=evidence, key=p.key))
+            location = p.location() if callable(p.location) else p.location
+            out.append(p.rule.finding(location, p.message, severity=p.severity, evidence=evidence, key=p.key))
         return out
+
+    def _base_grant(self, stmt: Statement, action: str) -> Grant | None:
+        """The grant of ``action`` by ``stmt`` before any Deny or boundary (shared by every principal)."""
+        ck = (id(stmt), action)
+        if ck in self._grant_cache:
+            return self._grant_cache[ck]
+        info = self.db.info(action)
+        grant = self._bare._grant(stmt, info.name if info else action, info)
+        self._grant_cache[ck] = grant
+        return grant
 
     def _grant(self, view: PrincipalView, stmt: Statement, action: str) -> Grant | None:
         """The grant of ``action`` by ``stmt`` for this principal, after its Denies and boundary."""
-        shareable = not view.denies and not view.has_boundary
-        ck = (id(stmt), action)
-        if shareable and ck in self._grant_cache:
-            return self._grant_cache[ck]
-        info = self.db.info(action)
-        grant = view._grant(stmt, info.name if info else action, info)
-        if shareable:
-            self._grant_cache[ck] = grant
+        grant = self._base_grant(stmt, action)
+        if grant is None or (not view.denies and not view.has_boundary):
+            return grant
+        filt = view.filters()
+        if action in filt.full_deny or (filt.boundary is not None and action not in filt.boundary):
+            return None
+        if action in filt.scoped_deny or filt.boundary is not None:
+            info = self.db.info(action)
+            return view._grant(stmt, info.name if info else action, info)
         return grant
 
+    def _live(self, view: PrincipalView, stmt: Statement, actions: frozenset[str] | set[str]) -> set[str]:
+        """Which of ``actions`` (granted by ``stmt``) survive this principal's Denies and boundary."""
+        if not view.denies and not view.has_boundary:
+            return set(actions)
+        filt = view.filters()
+        live = set(actions - filt.full_deny)
+        if filt.boundary is not None:
+            live &= filt.boundary
+        for a in live & filt.scoped_deny if filt.boundary is None else set(live):
+            if self._grant(view, stmt, a) is None:
+                live.discard(a)
+        return live
+
     @staticmethod
-    def _where(stmt: Statement, principal: Principal) -> Location:
+    def _where(stmt: Statement, principal: Principal) -> Callable[[], Location]:
+        """The statement's location, computed only if a finding is made (line lookups cost a scan)."""
         policy = stmt.policy
         path = (policy.path if policy else None) or principal.path
         resource = (policy.arn if policy and policy.arn else None) or principal.arn
-        return Location(path=path, line=stmt.line(), resource=resource)
+        return lambda: Location(path=path, line=stmt.line(), resource=resource)
 
     # ------------------------------------------------------------------ entry point
     def principal(self, principal: Principal) -> None:
@@ -194,7 +228,7 @@ class Analyzer:
         view = PrincipalView(principal, self.index)
         admin = False
         for stmt in view.allows:
-            admin = self._statement(view, stmt) or admin
+            admin = self._statement_once(view, stmt) or admin
         if not admin and view.allows:
             self._escalation(view)
         if principal.trust is not None:
@@ -249,6 +283,32 @@ class Analyzer:
                 )
 
     # ------------------------------------------------------------------ statement rules
+    def _statement_once(self, view: PrincipalView, stmt: Statement) -> bool:
+        """Statement rules, computed once per statement for every principal without Denies/boundary."""
+        plain = not view.denies and not view.has_boundary
+        if not plain and not view.has_boundary:
+            # Denies that touch none of this statement's actions leave its findings unchanged.
+            filt = view.filters()
+            reach = self.index.granted_set(stmt)
+            plain = reach.isdisjoint(filt.full_deny) and reach.isdisjoint(filt.scoped_deny)
+        memo = self._memo.get(id(stmt)) if plain else None
+        if memo is not None:
+            label = view.principal.arn or view.principal.name
+            if view.principal.kind not in ("document", "trust-document"):
+                for ident in memo[0]:
+                    pending = self._pending[ident]
+                    if label not in pending.principals:
+                        pending.principals.append(label)
+            return memo[1]
+        self._touched = []
+        try:
+            admin = self._statement(view, stmt)
+            if plain:
+                self._memo[id(stmt)] = (self._touched, admin)
+        finally:
+            self._touched = None
+        return admin
+
     def _statement(self, view: PrincipalView, stmt: Statement) -> bool:
         """Apply the statement rules; returns True when the statement makes the principal an admin."""
         principal = view.principal
@@ -277,8 +337,8 @@ class Analyzer:
                 return True
         granted = self.index.granted_set(stmt)
         if stmt.not_action:
-            live = self._live(view, stmt, sorted(granted))
-            perms = [a for a in live if self.db.level(a) == "P"]
+            live = self._live(view, stmt, granted)
+            perms = sorted(live & self._perms)
             self._add(
                 ("notaction", *sid),
                 _Pending(
@@ -342,21 +402,17 @@ class Analyzer:
                 )
         return False
 
-    def _live(self, view: PrincipalView, stmt: Statement, actions: Iterable[str]) -> list[str]:
-        if not view.denies and not view.has_boundary:
-            return list(actions)
-        return [a for a in actions if self._grant(view, stmt, a) is not None]
-
-    def _wildcards(self, view: PrincipalView, stmt: Statement, where: Location, policy_name: str) -> None:
+    def _wildcards(self, view: PrincipalView, stmt: Statement, where: Callable[[], Location], policy_name: str) -> None:
         principal = view.principal
         for pattern in stmt.actions:
             if ("*" not in pattern and "?" not in pattern) or pattern.strip() in ("*", "*:*"):
                 continue
-            expanded = sorted(self.db.expand(pattern))
+            expanded_set = self.db.expand(pattern)
+            expanded = sorted(expanded_set)
             m = _SERVICE_WILDCARD.match(pattern.strip())
             if m:
                 service = m.group(1).lower()
-                live = self._live(view, stmt, [a for a in expanded if self.db.level(a) in ("W", "P")] or expanded)
+                live = sorted(self._live(view, stmt, (expanded_set & self._wp) or expanded_set))
                 if not live:
                     continue
                 broad = any(is_broad(r) for r in (("*",) if stmt.not_resource else stmt.resources))
@@ -389,10 +445,9 @@ class Analyzer:
                 continue
             risky: list[str] = []
             perms = broad = False
-            for a in expanded:
+            candidates = expanded_set & self._risky
+            for a in sorted(self._live(view, stmt, candidates)):
                 level = self.db.level(a)
-                if level not in ("W", "P") and a not in DATA_READ:
-                    continue
                 g = self._grant(view, stmt, a)
                 if g is None:
                     continue
@@ -409,8 +464,8 @@ class Analyzer:
                         f"{_short([self.db.canonical(a) for a in risky], 6)}",
                         {
                             "pattern": pattern,
-                            "expanded": [self.db.canonical(a) for a in expanded[:100]],
-                            "risky": [self.db.canonical(a) for a in risky[:100]],
+                            "expanded": [self.db.canonical(a) for a in expanded[:30]],
+                            "risky": [self.db.canonical(a) for a in risky[:60]],
                             "access_levels": sorted({info.level_name for a in risky if (info := self.db.info(a))}),
                             "resources": list(stmt.resources),
                         },
@@ -427,7 +482,7 @@ class Analyzer:
         actions: Iterable[str],
         rule: Rule,
         what: str,
-        where: Location,
+        where: Callable[[], Location],
         policy_name: str,
     ) -> None:
         hits: list[Grant] = []

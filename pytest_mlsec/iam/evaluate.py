@@ -222,6 +222,7 @@ class StatementIndex:
     def __init__(self, db: ActionDatabase) -> None:
         self.db = db
         self._sets: dict[int, frozenset[str]] = {}
+        self._granted: dict[int, frozenset[str]] = {}
 
     def expanded(self, stmt: Statement) -> frozenset[str]:
         key = id(stmt)
@@ -243,12 +244,31 @@ class StatementIndex:
     def granted_set(self, stmt: Statement) -> frozenset[str]:
         """Every known action the statement's action element reaches (NotAction complemented)."""
         s = self.expanded(stmt)
-        return self.db.all_actions - s if stmt.not_action else s
+        if not stmt.not_action:
+            return s
+        cached = self._granted.get(id(stmt))
+        if cached is None:
+            cached = self._granted[id(stmt)] = self.db.all_actions - s
+        return cached
 
 
 def describe_condition(op: str, key: str, values: tuple[str, ...]) -> str:
     shown = ", ".join(values[:3]) + (", ..." if len(values) > 3 else "")
     return f"{op} {key} = {shown}"
+
+
+@dataclass
+class DenyFilters:
+    """Set-level view of a principal's Denies and boundary, for fast bulk filtering.
+
+    ``full_deny``: actions an unconditional Deny on every resource removes outright.
+    ``scoped_deny``: actions an unconditional resource-scoped Deny may trim (checked one by one).
+    ``boundary``: actions the permissions boundary allows at all (``None`` without a boundary).
+    """
+
+    full_deny: frozenset[str]
+    scoped_deny: frozenset[str]
+    boundary: frozenset[str] | None
 
 
 class PrincipalView:
@@ -266,6 +286,28 @@ class PrincipalView:
         self.denies += [s for s in boundary if not s.allow]
         self.has_boundary = principal.boundary is not None
         self._cache: dict[str, list[Grant]] = {}
+        self._filters: DenyFilters | None = None
+
+    def filters(self) -> DenyFilters:
+        if self._filters is None:
+            full: set[str] = set()
+            scoped: set[str] = set()
+            for d in self.denies:
+                if d.conditions:
+                    continue  # a conditional Deny never fully neutralises
+                reach = self.index.granted_set(d)
+                if not d.not_resource and any(set(r) <= {"*", "?"} for r in d.resources):
+                    full |= reach
+                else:
+                    scoped |= reach
+            boundary: frozenset[str] | None = None
+            if self.has_boundary:
+                allowed: set[str] = set()
+                for b in self.boundary_allows:
+                    allowed |= self.index.granted_set(b)
+                boundary = frozenset(allowed)
+            self._filters = DenyFilters(frozenset(full), frozenset(scoped), boundary)
+        return self._filters
 
     def grants(self, action: str) -> list[Grant]:
         """Effective grants of ``action`` (empty when not granted or fully denied)."""
