@@ -47,5 +47,5 @@ ensure_core_env() {
   fi
   echo "==> installing the locked dependencies into .venv"
   "$UV" pip sync --quiet -p "$venv/bin/python" --require-hashes "$REPO/requirements/dev.lock"
-  "$UV" pip install --quiet -p "$venv/bin/python" --no-deps -e "$REPO"
+  "$UV" pip install --quiet -p "$venv/bin/python" --no-deps --no-build-isolation -e "$REPO"
 }
