@@ -32,7 +32,6 @@ class Segment:
     where: str  # "cell 3 source", "cell 3 output 1", "Secret db-creds data.password"
     data: bytes
     kind: Kind
-    anchor: str = ""  # a string to look for in the raw file to recover a line number
 
 
 _SKIP_MIME_PREFIXES = ("image/", "video/", "audio/", "application/pdf", "application/vnd.jupyter.widget")
@@ -52,6 +51,8 @@ def notebook_segments(raw: bytes) -> list[Segment]:
         nb = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise FormatError(f"not valid notebook JSON: {exc}") from None
+    except RecursionError:
+        raise FormatError("notebook JSON nested too deeply") from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells", []), list):
         raise FormatError("not a notebook: no 'cells' list")
     segments: list[Segment] = []
@@ -109,6 +110,8 @@ def k8s_secret_values(raw: bytes) -> list[SecretValue]:
         docs = list(yaml.load_all(raw, Loader=loader))
     except yaml.YAMLError as exc:
         raise FormatError(f"not valid YAML: {str(exc).splitlines()[0]}") from None
+    except (RecursionError, ValueError, TypeError) as exc:
+        raise FormatError(f"YAML that cannot be loaded safely: {type(exc).__name__}") from None
     values: list[SecretValue] = []
     for doc in docs:
         for item in _k8s_items(doc):

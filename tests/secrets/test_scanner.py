@@ -245,3 +245,11 @@ def test_notebook_parser_on_arbitrary_json(doc: object) -> None:
     except FormatError:
         return
     assert all(isinstance(s.data, bytes) for s in segments)
+
+
+def test_hostile_nesting_fails_closed(tmp_path: Path) -> None:
+    deep_nb = write(tmp_path / "deep.ipynb", "[" * 100_000 + "]" * 100_000)
+    deep_yaml = write(tmp_path / "deep.yaml", "kind: Secret\ndata: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    for path in (deep_nb, deep_yaml):
+        report = run_check("secrets", [str(path)])
+        assert [f.rule_id for f in report.findings] == ["MLSEC-SEC-090"], path
