@@ -50,7 +50,15 @@ def _find_all(data: bytes, needle: bytes) -> list[int]:
 
 
 def test_benign_torch_files_pass() -> None:
-    for name in ("state_dict.pt", "checkpoint.pt", "mixed_tensors.pt", "rng_state", "shared_storage.bin"):
+    names = (
+        "state_dict.pt",
+        "checkpoint.pt",
+        "mixed_tensors.pt",
+        "rng_state",
+        "shared_storage.bin",
+        "training_args.bin",
+    )
+    for name in names:
         findings = scan_bytes((BENIGN / name).read_bytes(), name)
         assert findings == [], (name, findings)
 
@@ -172,7 +180,7 @@ def test_compressed_payloads_like_joblib(compress: object) -> None:
     assert "os.system" in keys(findings)
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in BENIGN.glob("joblib_*")))
+@pytest.mark.parametrize("name", sorted(p.name for p in (*BENIGN.glob("joblib_*"), *BENIGN.glob("sklearn_*"))))
 def test_benign_joblib_files_from_joblib(name: str) -> None:
     assert scan_bytes((BENIGN / name).read_bytes(), name) == []
 

@@ -181,3 +181,13 @@ def test_finding_explains_itself() -> None:
     assert "posixpath.os.system" in f.message
     assert "safetensors" in f.remediation
     assert "allow" in f.remediation
+
+
+def test_modules_named_in_a_pickle_are_never_imported() -> None:
+    import sys
+
+    for module in ("this", "antigravity", "turtle"):
+        sys.modules.pop(module, None)
+        r = analyze(asm.proto(4) + asm.call(asm.stack_global(module, "main")) + b".")
+        assert blocking(r.findings)
+        assert module not in sys.modules
