@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_mlsec.deps import discover, drift, pins, sources
+from pytest_mlsec.deps import discover, pins, sources
 from pytest_mlsec.deps.model import Parsed
 from pytest_mlsec.deps.specs import DEFAULT_INDEXES
 from pytest_mlsec.deps.textio import malformed
@@ -109,7 +109,7 @@ def run(targets: Sequence[str], options: Mapping[str, Any], *, config_source: st
     installed_opt = options.get("installed")
     metadata: dict[str, Any] = {"files": len(parsed.files), "requirements": len(parsed.requirements)}
     if installed_opt not in (None, False):
-        from pytest_mlsec.deps import installed
+        from pytest_mlsec.deps import drift, installed
 
         where = "" if installed_opt is True else str(installed_opt)
         env = installed.parse(where)

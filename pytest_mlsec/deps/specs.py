@@ -10,17 +10,26 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from packaging.requirements import InvalidRequirement
-from packaging.requirements import Requirement as PkgRequirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
-
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 ENV_VAR = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 _NAME_RE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 HASH_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+_NORMALIZE = re.compile(r"[-_.]+")
+
+# Fast path for the common lock line (``name[extra]==1.2.3``: no marker, no URL, one exact pin,
+# or no specifier at all) using a conservative PEP 440 subset. Anything else goes through
+# ``packaging``, imported lazily: it costs more start-up time than parsing a 150-pin lock.
+_VERSION = (
+    r"v?(?:\d+!)?\d+(?:\.\d+)*(?:(?:a|b|c|rc|alpha|beta|pre|preview)\d*)?(?:\.?post\d*)?(?:\.?dev\d*)?"
+    r"(?:\+[a-z0-9]+(?:\.[a-z0-9]+)*)?"
+)
+_SIMPLE = re.compile(
+    r"^\s*(?P<name>[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?)\s*(?:\[\s*(?P<extras>[a-z0-9._-]+(?:\s*,\s*[a-z0-9._-]+)*)?\s*\])?\s*"
+    rf"(?P<spec>==\s*{_VERSION})?\s*$",
+    re.IGNORECASE,
+)
+_SIMPLE_PIN = re.compile(rf"^==\s*(?P<v>{_VERSION})$", re.IGNORECASE)
 WEAK_HASHES = {"md5", "sha1", "sha224"}
 
 
@@ -36,17 +45,26 @@ class Spec:
 
 
 def normalize(name: str) -> str:
-    return canonicalize_name(name)
+    """PEP 503 normalised name (what ``packaging.utils.canonicalize_name`` returns)."""
+    return _NORMALIZE.sub("-", name).lower()
 
 
 def parse_pep508(text: str) -> Spec:
     """Parse one PEP 508 string; raise ``ValueError`` with a readable reason when invalid."""
+    simple = _SIMPLE.match(text)
+    if simple is not None:
+        extras = tuple(sorted(e.strip() for e in (simple.group("extras") or "").split(",") if e.strip()))
+        spec = re.sub(r"\s+", "", simple.group("spec") or "")
+        return Spec(name=normalize(simple.group("name")), specifier=spec, marker=None, url=None, extras=extras)
+    from packaging.requirements import InvalidRequirement
+    from packaging.requirements import Requirement as PkgRequirement
+
     try:
         req = PkgRequirement(text)
     except InvalidRequirement as exc:
         raise ValueError(str(exc).splitlines()[0] if str(exc) else "invalid requirement") from None
     return Spec(
-        name=canonicalize_name(req.name),
+        name=normalize(req.name),
         specifier=str(req.specifier),
         marker=str(req.marker) if req.marker is not None else None,
         url=req.url,
@@ -56,7 +74,7 @@ def parse_pep508(text: str) -> Spec:
 
 def guess_name(text: str) -> str:
     match = _NAME_RE.match(text)
-    return canonicalize_name(match.group(1)) if match else ""
+    return normalize(match.group(1)) if match else ""
 
 
 def pinned_version(specifier: str) -> tuple[str | None, str]:
@@ -68,6 +86,12 @@ def pinned_version(specifier: str) -> tuple[str | None, str]:
     text = specifier.strip()
     if not text:
         return None, "no version specified"
+    simple = _SIMPLE_PIN.match(text)
+    if simple is not None:
+        return simple.group("v"), ""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
     try:
         spec_set = SpecifierSet(text)
     except InvalidSpecifier:
@@ -99,6 +123,8 @@ def pinned_version(specifier: str) -> tuple[str | None, str]:
 
 
 def _version_key(version: str) -> str:
+    from packaging.version import InvalidVersion, Version
+
     try:
         return str(Version(version))
     except InvalidVersion:

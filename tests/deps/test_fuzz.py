@@ -213,3 +213,33 @@ def test_hostile_osv_records_never_raise(record, version):
     if isinstance(record, dict):
         shaped.update({k: v for k, v in record.items() if k != "id"})
     to_result(shaped, "numpy")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.from_regex(
+        r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,6}( ?\[[a-z, ]{0,6}\])? ?(==|===|>=|~=|!=)? ?v?[0-9]{1,3}(\.[0-9*]{1,2}){0,3}"
+        r"((a|b|rc|\.post|\.dev|-)[0-9]?)?(\+[a-z0-9.]{1,5})?\Z",
+        fullmatch=True,
+    )
+)
+def test_fast_path_agrees_with_packaging(text):
+    """The regex fast path for plain pins must accept only what packaging accepts, with the same meaning."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    from pytest_mlsec.deps import specs
+
+    fast = specs._SIMPLE.match(text)
+    if fast is None:
+        return
+    try:
+        reference = Requirement(text)
+    except InvalidRequirement:
+        raise AssertionError(f"fast path accepted {text!r}, packaging rejects it") from None
+    ours = specs.parse_pep508(text)
+    assert ours.name == canonicalize_name(reference.name)
+    assert ours.extras == tuple(sorted(reference.extras))
+    assert specs.pinned_version(ours.specifier)[0] == (
+        next(iter(reference.specifier)).version if len(reference.specifier) == 1 else None
+    )
