@@ -111,6 +111,17 @@ def _pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _may_have_duplicates(text: str, parsed: dict[str, Any]) -> bool:
+    """Cheap test: each entry spells each field once, so a repeated key shows up in the counts."""
+    entries = len(parsed) - ("__metadata__" in parsed)
+    return (
+        text.count('"data_offsets"') != entries
+        or text.count('"dtype"') != entries
+        or text.count('"shape"') != entries
+        or text.count('"__metadata__"') > 1
+    )
+
+
 def read_header(source: ByteSource) -> Header:
     """Read and JSON-decode the header; raise :class:`SafetensorsHeaderError` if impossible."""
     size = source.size
@@ -134,7 +145,9 @@ def read_header(source: ByteSource) -> Header:
     except UnicodeDecodeError as exc:
         raise SafetensorsHeaderError(f"header is not UTF-8 ({exc.reason} at byte {exc.start})") from None
     try:
-        raw = json.loads(text, object_pairs_hook=_pairs_hook)
+        raw = json.loads(text)
+        if isinstance(raw, dict) and _may_have_duplicates(text, raw):
+            raw = json.loads(text, object_pairs_hook=_pairs_hook)  # slower, but sees repeated keys
     except (ValueError, RecursionError) as exc:
         raise SafetensorsHeaderError(f"header is not valid JSON: {str(exc)[:120]}") from None
     if not isinstance(raw, dict):
@@ -153,26 +166,27 @@ def read_safetensors_header(source: ByteSource) -> dict[str, Any]:
     return out
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
 def _entry(name: str, value: Any) -> TensorEntry | str:
-    """Parse one tensor entry or return why it is invalid."""
-    if not isinstance(value, dict):
+    """Parse one tensor entry or return why it is invalid (hot path: plain loops, exact types)."""
+    if type(value) is not dict:
         return "entry is not an object"
     dtype = value.get("dtype")
     shape = value.get("shape")
     offsets = value.get("data_offsets")
-    if not isinstance(dtype, str):
+    if type(dtype) is not str:
         return "missing or non-string dtype"
     if dtype not in DTYPE_BITS:
         return f"unknown dtype {dtype[:40]!r}"
-    if not isinstance(shape, list) or not all(_is_int(d) and d >= 0 for d in shape):
+    if type(shape) is not list:
         return "shape is not a list of non-negative integers"
-    if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) and o >= 0 for o in offsets)):
+    for d in shape:
+        if type(d) is not int or d < 0:  # type(...) is int also rejects bool
+            return "shape is not a list of non-negative integers"
+    if type(offsets) is not list or len(offsets) != 2:
         return "data_offsets is not [begin, end] with non-negative integers"
     begin, end = offsets
+    if type(begin) is not int or type(end) is not int or begin < 0:
+        return "data_offsets is not [begin, end] with non-negative integers"
     if begin > end:
         return f"data_offsets begin {begin} > end {end}"
     return TensorEntry(name, dtype, tuple(shape), begin, end)

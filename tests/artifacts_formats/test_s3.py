@@ -146,32 +146,82 @@ def test_source_over_explicit_client(client: Any) -> None:
     assert source.uri == "s3://models/other.txt"
 
 
-def _dispatch(uri: str, endpoint: str) -> tuple[list, list[S3Source]]:
+class _Requested:
+    """Forwards reads and records the ranges the scanner asked for (to compare with what was fetched)."""
+
+    def __init__(self, source: S3Source) -> None:
+        self.source = source
+        self.ranges: list[tuple[int, int]] = []
+
+    @property
+    def size(self) -> int:
+        return self.source.size
+
+    def read(self, offset: int, length: int) -> bytes:
+        data = self.source.read(offset, length)
+        self.ranges.append((offset, offset + len(data)))
+        return data
+
+    def unique_bytes(self) -> int:
+        total, end = 0, -1
+        for a, b in sorted(self.ranges):
+            if b > end:
+                total += b - max(a, end)
+                end = b
+        return total
+
+
+def _dispatch(uri: str, endpoint: str) -> tuple[list, list[_Requested]]:
     """Scan through the core dispatcher, keeping the sources to count what they downloaded."""
     from pytest_mlsec.artifacts.base import ScanOptions
     from pytest_mlsec.artifacts.scanner import Dispatcher
 
     findings: list = []
-    sources: list[S3Source] = []
+    sources: list[_Requested] = []
     for location, source in walk_s3(uri, options(endpoint)):
-        sources.append(source)
-        findings.extend(Dispatcher(ScanOptions()).scan(source, location))
+        spy = _Requested(source)
+        sources.append(spy)
+        findings.extend(Dispatcher(ScanOptions()).scan(spy, location))
     return findings, sources
 
 
 def test_full_scan_of_large_checkpoint_fetches_only_metadata(client: Any, endpoint: str) -> None:
-    big = {f"layer{i}.weight": os.urandom(1 << 20) for i in range(16)}  # 16 MiB of tensors
+    # zero-filled storages: their first byte is not a pickle opcode, so the scanner never sniffs into them
+    big = {f"layer{i}.weight": bytes(1 << 20) for i in range(16)}  # 16 MiB of tensors
     client.put_object(Bucket="models", Key="big/model.pt", Body=torch_zip(big))
-    findings, [source] = _dispatch("s3://models/big/model.pt", endpoint)
+    findings, [spy] = _dispatch("s3://models/big/model.pt", endpoint)
     assert [f for f in findings if f.severity >= 3] == []
-    assert source.stats.bytes_fetched < 512 << 10, source.stats
-    assert source.stats.bytes_fetched * 60 < source.size
+    assert spy.source.stats.bytes_fetched < 256 << 10, spy.source.stats
+    assert spy.source.stats.bytes_fetched * 60 < spy.size
+
+
+def test_fetches_stay_close_to_what_the_scanner_reads(client: Any, endpoint: str) -> None:
+    """Whatever the scanner decides to read, the source adds at most its small minimum fetch per request."""
+    rng = __import__("random").Random(7)
+    tensors = {f"t{i}": bytes(rng.getrandbits(8) for _ in range(1 << 12)) * 64 for i in range(6)}  # 256 KiB each
+    client.put_object(Bucket="models", Key="mixed/model.pt", Body=torch_zip(tensors))
+    _, [spy] = _dispatch("s3://models/mixed/model.pt", endpoint)
+    stats = spy.source.stats
+    assert stats.bytes_fetched <= spy.unique_bytes() + stats.requests * (4 << 10) + (64 << 10), (
+        stats,
+        spy.unique_bytes(),
+    )
 
 
 def test_full_scan_finds_payload_in_remote_checkpoint(client: Any, endpoint: str) -> None:
     payload = b"cposix\nsystem\n(X\x02\x00\x00\x00idtR0"  # os.system('id'), result popped
-    data = torch_zip({"w": os.urandom(2 << 20)}, payload=payload)
+    data = torch_zip({"w": bytes(2 << 20)}, payload=payload)
     client.put_object(Bucket="models", Key="evil/model.pt", Body=data)
-    findings, [source] = _dispatch("s3://models/evil/", endpoint)
+    findings, [spy] = _dispatch("s3://models/evil/", endpoint)
+    assert spy.source.stats.bytes_fetched < 512 << 10
     assert any(f.severity >= 4 and f.location.resource == "s3://models/evil/model.pt" for f in findings)
-    assert source.stats.bytes_fetched < 512 << 10
+
+
+def test_scan_target_turns_s3_errors_into_remote_unreadable(client: Any, endpoint: str) -> None:
+    from pytest_mlsec.artifacts.base import ScanOptions
+    from pytest_mlsec.artifacts.scanner import scan_target
+
+    findings = scan_target("s3://models/does-not-exist.pt", ScanOptions(), options(endpoint))
+    assert [f.rule_id for f in findings] == ["MLSEC-FMT-090"]
+    assert findings[0].location.resource == "s3://models/does-not-exist.pt"
+    assert scan_target("s3://models/bert/config.json", ScanOptions(), options(endpoint)) == []
