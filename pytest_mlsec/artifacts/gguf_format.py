@@ -212,7 +212,7 @@ _IDENT_PATTERNS: tuple[tuple[str, re.Pattern[str], Severity], ...] = (
         "command execution",
         re.compile(
             r"\b(?:os|subprocess|popen|eval|exec|import_module|importlib|check_output|posix)\b"
-            r"|\.\s*(?:system|spawn\w*|exec\w*|popen)\b|\bsystem\s*\("
+            r"|\.\s*(?:system|spawn\w*|exec[lv]\w*|popen)\s*\(|\bsystem\s*\("
         ),
         Severity.CRITICAL,
     ),

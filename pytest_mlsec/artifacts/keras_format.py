@@ -63,9 +63,48 @@ DANGEROUS_MODULES = frozenset(
     }
 )
 DANGEROUS_FUNCTIONS = frozenset(
-    {"get_file", "load_model", "load_weights", "system", "popen", "exec", "eval", "__import__", "run", "open"}
+    {
+        "get_file",
+        "load_model",
+        "load_weights",
+        "save_model",
+        "save_weights",
+        "save_img",
+        "deserialize_keras_object",
+        "register_keras_serializable",
+        "system",
+        "popen",
+        "exec",
+        "eval",
+        "__import__",
+        "run",
+        "open",
+    }
 )
 """Function names that are gadgets even inside trusted packages (e.g. keras.utils.get_file)."""
+PYTHON_BUILTIN_GADGETS = frozenset(
+    {
+        "exec",
+        "eval",
+        "compile",
+        "__import__",
+        "open",
+        "getattr",
+        "setattr",
+        "delattr",
+        "globals",
+        "locals",
+        "vars",
+        "input",
+        "breakpoint",
+        "exit",
+        "quit",
+        "help",
+        "print",
+        "__build_class__",
+    }
+)
+INERT_BUILTIN_TYPES = frozenset({"dict", "list", "tuple", "set", "frozenset", "str", "int", "float", "bool", "bytes"})
 RISKY_TF_OP_PREFIXES = ("io.", "gfile.", "py_function", "numpy_function", "compat.v1.py_func", "debugging.")
 
 
@@ -224,6 +263,14 @@ def _lambda_hit(path: str, name: Any, cfg: dict[str, Any]) -> ConfigHit:
 def _module_hit(path: str, module: str, class_name: str, node: dict[str, Any]) -> ConfigHit | None:
     root = _module_root(module)
     fn_name = node.get("config") if class_name == "function" else None
+    if module in ("builtins", "__builtin__"):
+        # Keras writes built-in activations/losses as {"module": "builtins", "class_name": "function",
+        # "config": "relu"} and resolves the name inside keras; only a Python builtin it would fall back
+        # to importing is dangerous.
+        if class_name == "function" and fn_name not in PYTHON_BUILTIN_GADGETS:
+            return None
+        if class_name in INERT_BUILTIN_TYPES:
+            return None
     if root in DANGEROUS_MODULES:
         severity = Severity.CRITICAL
     elif isinstance(fn_name, str) and fn_name in DANGEROUS_FUNCTIONS:

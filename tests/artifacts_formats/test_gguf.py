@@ -198,3 +198,8 @@ def test_malformed_headers_are_one_finding(data: bytes) -> None:
     findings = run(scan_gguf, data, "m.gguf")
     assert rule_ids(findings) == {UNREADABLE}
     assert len(findings) == 1
+
+
+def test_attribute_named_like_a_command_is_not_a_call() -> None:
+    assert analyze_template("{{ message.system }}{% set system = messages[0] %}{{ system.content }}") == []
+    assert analyze_template("{{ x.system('id') }}") != []

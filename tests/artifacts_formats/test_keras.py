@@ -224,3 +224,11 @@ def test_options_are_passed_through() -> None:
     )
     assert rule_ids(out) == {LAMBDA}
     assert called == []
+
+
+def test_builtins_function_names_resolved_inside_keras_are_clean() -> None:
+    relu = {"module": "builtins", "class_name": "function", "config": "relu", "registered_name": "function"}
+    assert analyze_config({"class_name": "Dense", "config": {"activation": relu}}) == []
+    evil = {"module": "builtins", "class_name": "function", "config": "exec", "registered_name": "function"}
+    hits = analyze_config({"class_name": "Dense", "config": {"activation": evil}})
+    assert [(h.rule.id, h.severity) for h in hits] == [(CUSTOM, Severity.CRITICAL)]
