@@ -32,7 +32,7 @@ WILDCARDS = ["s3:Get*", "s3:List*", "sagemaker:Describe*", "sagemaker:List*", "e
 
 
 def resource(rng: random.Random, action: str) -> str | list[str]:
-    service = action.split(":")[0]
+    service = action.split(":", maxsplit=1)[0]
     if rng.random() < 0.35:
         return "*"
     if service == "s3":

@@ -51,6 +51,8 @@ class _Pending:
     key: str
     severity: Severity | None = None
     principals: list[str] = field(default_factory=list)
+    candidate: bool = False  # made by a shared statement evaluation: real once a principal holds it
+    holders: int = 0
 
 
 @dataclass
@@ -132,16 +134,23 @@ class Analyzer:
         self._grant_cache: dict[tuple[int, str], Grant | None] = {}
         self._seen_policies: set[int] = set()
         self.minimal_policies: dict[str, Any] = {}
-        self._touched: list[tuple[Any, ...]] | None = None
-        self._memo: dict[int, tuple[list[tuple[Any, ...]], bool]] = {}
+        self._touched: list[tuple[tuple[Any, ...], frozenset[str] | None]] | None = None
+        self._hint: frozenset[str] | None = None
+        self._memo: dict[int, tuple[list[tuple[tuple[Any, ...], frozenset[str] | None]], bool]] = {}
         self._wp = db.by_level("W") | db.by_level("P")
         self._risky = self._wp | DATA_READ
         self._perms = db.by_level("P")
 
     # ------------------------------------------------------------------ plumbing
     def _add(self, ident: tuple[Any, ...], pending: _Pending, principal: Principal | None) -> None:
-        if self._touched is not None:
-            self._touched.append(ident)
+        if self._touched is not None:  # shared statement evaluation: principals are attached later
+            self._touched.append((ident, self._hint))
+            self._hint = None
+            if ident not in self._pending:
+                pending.candidate = True
+                self._pending[ident] = pending
+            return
+        self._hint = None
         known = self._pending.get(ident)
         if known is None:
             self._pending[ident] = known = pending
@@ -153,6 +162,8 @@ class Analyzer:
     def findings(self) -> list[Finding]:
         out = []
         for p in self._pending.values():
+            if p.candidate and not p.holders:
+                continue
             evidence = dict(p.evidence)
             if p.principals:
                 evidence["principals"] = p.principals[:20]
@@ -184,10 +195,10 @@ class Analyzer:
             return view._grant(stmt, info.name if info else action, info)
         return grant
 
-    def _live(self, view: PrincipalView, stmt: Statement, actions: frozenset[str] | set[str]) -> set[str]:
+    def _live(self, view: PrincipalView, stmt: Statement, actions: frozenset[str]) -> frozenset[str]:
         """Which of ``actions`` (granted by ``stmt``) survive this principal's Denies and boundary."""
         if not view.denies and not view.has_boundary:
-            return set(actions)
+            return actions
         filt = view.filters()
         live = set(actions - filt.full_deny)
         if filt.boundary is not None:
@@ -195,7 +206,7 @@ class Analyzer:
         for a in live & filt.scoped_deny if filt.boundary is None else set(live):
             if self._grant(view, stmt, a) is None:
                 live.discard(a)
-        return live
+        return frozenset(live)
 
     @staticmethod
     def _where(stmt: Statement, principal: Principal) -> Callable[[], Location]:
@@ -284,29 +295,55 @@ class Analyzer:
 
     # ------------------------------------------------------------------ statement rules
     def _statement_once(self, view: PrincipalView, stmt: Statement) -> bool:
-        """Statement rules, computed once per statement for every principal without Denies/boundary."""
-        plain = not view.denies and not view.has_boundary
-        if not plain and not view.has_boundary:
-            # Denies that touch none of this statement's actions leave its findings unchanged.
+        """Statement rules, evaluated once per statement and shared by every principal holding it.
+
+        The shared evaluation ignores Denies; each finding remembers the actions that triggered it,
+        so a principal with Denies receives the finding only if some of those actions survive its
+        unconditional, all-resource Denies. Resource-scoped Denies and boundaries are evaluated
+        exactly, per principal.
+        """
+        principal = view.principal
+        memo = self._memo.get(id(stmt))
+        if memo is None:
+            self._touched = []
+            try:
+                admin = self._statement(PrincipalView(principal, self.index, ignore_denies=True), stmt)
+                memo = self._memo[id(stmt)] = (self._touched, admin)
+            finally:
+                self._touched = None
+        entries, admin = memo
+        if view.denies or view.has_boundary:
             filt = view.filters()
-            reach = self.index.granted_set(stmt)
-            plain = reach.isdisjoint(filt.full_deny) and reach.isdisjoint(filt.scoped_deny)
-        memo = self._memo.get(id(stmt)) if plain else None
-        if memo is not None:
-            label = view.principal.arn or view.principal.name
-            if view.principal.kind not in ("document", "trust-document"):
-                for ident in memo[0]:
-                    pending = self._pending[ident]
-                    if label not in pending.principals:
-                        pending.principals.append(label)
-            return memo[1]
-        self._touched = []
+            exact = view.has_boundary or any(
+                hint is None or not hint.isdisjoint(filt.scoped_deny) for _, hint in entries
+            )
+            if exact and entries:
+                return self._statement_exact(view, stmt)
+            entries = [(ident, hint) for ident, hint in entries if hint is None or not hint <= filt.full_deny]
+            admin = admin and filt.full_deny.isdisjoint(ADMIN_PROBES)
+        label = principal.arn or principal.name
+        for ident, _ in entries:
+            pending = self._pending[ident]
+            pending.holders += 1
+            if principal.kind not in ("document", "trust-document") and label not in pending.principals:
+                pending.principals.append(label)
+        return admin
+
+    def _statement_exact(self, view: PrincipalView, stmt: Statement) -> bool:
+        """Full evaluation with this principal's Denies and boundary (rare: scoped Denies, boundaries)."""
+        saved = self._pending
+        self._pending = {}
         try:
             admin = self._statement(view, stmt)
-            if plain:
-                self._memo[id(stmt)] = (self._touched, admin)
+            fresh = self._pending
         finally:
-            self._touched = None
+            self._pending = saved
+        label = view.principal.arn or view.principal.name
+        for ident, pending in fresh.items():
+            known = self._pending.setdefault(ident, pending)
+            known.holders += 1
+            if view.principal.kind not in ("document", "trust-document") and label not in known.principals:
+                known.principals.append(label)
         return admin
 
     def _statement(self, view: PrincipalView, stmt: Statement) -> bool:
@@ -319,6 +356,7 @@ class Analyzer:
         if not stmt.not_action and any(a.strip() in ("*", "*:*") for a in stmt.actions):
             grants = [self._grant(view, stmt, a) for a in ADMIN_PROBES]
             if all(g is not None and g.broad for g in grants):
+                self._hint = frozenset(ADMIN_PROBES)
                 self._add(
                     ("admin", *sid),
                     _Pending(
@@ -339,6 +377,7 @@ class Analyzer:
         if stmt.not_action:
             live = self._live(view, stmt, granted)
             perms = sorted(live & self._perms)
+            self._hint = live
             self._add(
                 ("notaction", *sid),
                 _Pending(
@@ -346,7 +385,7 @@ class Analyzer:
                     where,
                     f"{desc} allows every action except {_short(list(stmt.actions))}: {len(live)} actions"
                     + (
-                        f", including permissions management ({_short([self.db.canonical(a) for a in perms], 5)})"
+                        f", including permissions management ({_short([self.db.canonical(a) for a in perms[:6]], 5)})"
                         if perms
                         else ""
                     ),
@@ -362,6 +401,7 @@ class Analyzer:
                 principal,
             )
         if stmt.not_resource:
+            self._hint = granted
             self._add(
                 ("notresource", *sid),
                 _Pending(
@@ -380,9 +420,10 @@ class Analyzer:
         self._broad_set(
             view, stmt, granted & CREDENTIAL_ACTIONS, R.CREDENTIALS, "credential-returning action", where, policy_name
         )
-        if "iam:passrole" in granted:
+        if "iam:passrole" in granted and (stmt.not_resource or any(is_broad(r) for r in stmt.resources)):
             g = self._grant(view, stmt, "iam:passrole")
             if g is not None and g.broad:
+                self._hint = frozenset({"iam:passrole"})
                 self._add(
                     ("passrole", *sid),
                     _Pending(
@@ -412,7 +453,8 @@ class Analyzer:
             m = _SERVICE_WILDCARD.match(pattern.strip())
             if m:
                 service = m.group(1).lower()
-                live = sorted(self._live(view, stmt, (expanded_set & self._wp) or expanded_set))
+                live_set = self._live(view, stmt, (expanded_set & self._wp) or expanded_set)
+                live = sorted(live_set)
                 if not live:
                     continue
                 broad = any(is_broad(r) for r in (("*",) if stmt.not_resource else stmt.resources))
@@ -423,6 +465,7 @@ class Analyzer:
                     if broad
                     else Severity.MEDIUM
                 )
+                self._hint = live_set
                 self._add(
                     ("svcwild", id(stmt), pattern.lower()),
                     _Pending(
@@ -455,13 +498,15 @@ class Analyzer:
                 perms = perms or level == "P"
                 broad = broad or g.broad
             if risky:
+                self._hint = frozenset(risky)
                 self._add(
                     ("prefix", id(stmt), pattern.lower()),
                     _Pending(
                         R.PREFIX_WILDCARD,
                         where,
                         f"{stmt.describe()}: {pattern} expands to {len(expanded)} actions, including "
-                        f"{_short([self.db.canonical(a) for a in risky], 6)}",
+                        f"{', '.join(self.db.canonical(a) for a in risky[:6])}"
+                        + (f" (+{len(risky) - 6} more)" if len(risky) > 6 else ""),
                         {
                             "pattern": pattern,
                             "expanded": [self.db.canonical(a) for a in expanded[:30]],
@@ -485,6 +530,8 @@ class Analyzer:
         where: Callable[[], Location],
         policy_name: str,
     ) -> None:
+        if not stmt.not_resource and not any(is_broad(r) for r in stmt.resources):
+            return  # nothing here reaches every resource: no per-action work needed
         hits: list[Grant] = []
         for a in sorted(actions):
             if a in NECESSARY_ON_STAR:
@@ -498,6 +545,7 @@ class Analyzer:
         if not hits:
             return
         names = [g.action for g in hits]
+        self._hint = frozenset(n.lower() for n in names)
         self._add(
             (rule.id, id(stmt)),
             _Pending(
@@ -524,7 +572,7 @@ class Analyzer:
     # ------------------------------------------------------------------ escalation
     def _passrole(self, view: PrincipalView, service: str) -> list[Grant]:
         out = []
-        for g in view.grants("iam:PassRole"):
+        for g in self._grants(view, "iam:passrole"):
             if not any(is_broad(r) for r in g.resources):
                 continue
             ok = True
@@ -539,6 +587,17 @@ class Analyzer:
                     ok = False
             if ok:
                 out.append(g)
+        return out
+
+    def _grants(self, view: PrincipalView, action: str) -> list[Grant]:
+        """Every effective grant of ``action`` for this principal (base grants shared across principals)."""
+        low = action.lower()
+        out = []
+        for stmt in view.allows:
+            if self.index.matches(stmt, low):
+                g = self._grant(view, stmt, low)
+                if g is not None:
+                    out.append(g)
         return out
 
     def _escalation(self, view: PrincipalView) -> None:
@@ -572,7 +631,7 @@ class Analyzer:
         for a in group:
             if a not in relevant:
                 continue
-            for g in view.grants(a):
+            for g in self._grants(view, a):
                 if a in path.broad and not g.broad:
                     continue
                 if a in SELF_SERVICE and all("${aws:username}" in r.lower() for r in g.resources):
@@ -605,15 +664,7 @@ class Analyzer:
                     "path": path.id,
                     "source": path.source,
                     "chain": text,
-                    "steps": [
-                        {
-                            "statement": g.statement.describe(),
-                            "action": g.action,
-                            "resources": list(g.resources),
-                            "conditions": list(g.conditions),
-                        }
-                        for g in chain
-                    ],
+                    "steps": steps,
                     "conditioned": any(g.conditioned for g in chain),
                 },
                 key=f"{principal.name}:{path.id}",

@@ -154,6 +154,7 @@ def key_scopes(operator: str, key: str, values: tuple[str, ...], info: ActionInf
     return key_applies(key, info)
 
 
+@functools.lru_cache(maxsize=65536)
 def is_broad(resource: str) -> bool:
     """Does this resource pattern cover every resource of its type (``*``, ``role/*``, ``arn:aws:s3:::*``)?"""
     r = resource.strip()
@@ -274,7 +275,7 @@ class DenyFilters:
 class PrincipalView:
     """Queries over one principal's merged policies."""
 
-    def __init__(self, principal: Principal, index: StatementIndex) -> None:
+    def __init__(self, principal: Principal, index: StatementIndex, *, ignore_denies: bool = False) -> None:
         self.principal = principal
         self.index = index
         self.db = index.db
@@ -285,6 +286,9 @@ class PrincipalView:
         self.boundary_allows = [s for s in boundary if s.allow]
         self.denies += [s for s in boundary if not s.allow]
         self.has_boundary = principal.boundary is not None
+        if ignore_denies:  # the shared, principal-independent view of a statement
+            self.denies = []
+            self.has_boundary = False
         self._cache: dict[str, list[Grant]] = {}
         self._filters: DenyFilters | None = None
 

@@ -25,6 +25,7 @@ class LineIndex:
         self.text = text
         self._newlines: list[int] | None = None
         self._children: dict[int, dict[str | int, int]] = {}
+        self._offsets: dict[tuple[str | int, ...], int | None] = {}
 
     def _skip_ws(self, i: int) -> int:
         text = self.text
@@ -61,9 +62,22 @@ class LineIndex:
         return out
 
     def offset(self, pointer: Sequence[str | int]) -> int | None:
+        key = tuple(pointer)
+        if key in self._offsets:
+            return self._offsets[key]
+        pos = self._offset(key)
+        self._offsets[key] = pos
+        return pos
+
+    def _offset(self, pointer: tuple[str | int, ...]) -> int | None:
+        if not pointer:
+            return self._skip_ws(0)
+        parent = self.offset(pointer[:-1])  # prefixes are memoised: siblings share the walk
+        if parent is None:
+            return None
         try:
-            pos = self._skip_ws(0)
-            for part in pointer:
+            pos = parent
+            for part in pointer[-1:]:
                 if pos >= len(self.text) or self.text[pos] not in "[{":
                     return None
                 members = self._members(pos)
