@@ -410,6 +410,26 @@ def _find(source: ByteSource, needle: bytes, start: int = 0) -> int:
     return -1
 
 
+_LAMBDA_MARKERS = (b'"Lambda"', b"__lambda__", b'"function_type"', b'"TFOpLambda"')
+
+
+def _markers(source: ByteSource, needles: tuple[bytes, ...]) -> dict[bytes, int]:
+    """First offset of each needle, in one pass over the file."""
+    found: dict[bytes, int] = {}
+    chunk = 8 << 20
+    overlap = max(len(n) for n in needles)
+    pos = 0
+    while pos < source.size and len(found) < len(needles):
+        data = source.read(pos, chunk + overlap)
+        for needle in needles:
+            if needle not in found:
+                hit = data.find(needle)
+                if hit != -1:
+                    found[needle] = pos + hit
+        pos += chunk
+    return found
+
+
 def _configs_from_bytes(source: ByteSource) -> tuple[bool, list[Any]]:
     """(the attribute name occurs, JSON configs found). HDF5 stores attribute values uncompressed."""
     if _find(source, _NEEDLE) == -1:
@@ -441,17 +461,15 @@ def scan_hdf5(
         has_name, configs = _configs_from_bytes(source)
     except (OSError, ValueError) as exc:
         return [_unreadable(location, f"HDF5 file could not be read: {exc}", "read")]
-    hits: list[ConfigHit] = []
-    for config in configs:
-        hits.extend(analyze_config(config))
     have_h5py = False
-    try:
-        have_h5py, config = _config_from_h5py(source)
-        if config is not None:
-            hits.extend(analyze_config(config))
-            configs.append(config)
-    except Exception as exc:  # h5py raises many types on hostile files
-        if has_name and not configs:
+    if has_name and not configs:
+        # Only now hand the file to libhdf5 (through h5py, if installed): the byte-level reader is
+        # preferred because a C parser fed a hostile file is attack surface of its own.
+        try:
+            have_h5py, config = _config_from_h5py(source)
+            if config is not None:
+                configs.append(config)
+        except Exception as exc:  # h5py raises many types on hostile files
             return [_unreadable(location, f"HDF5 model_config could not be read: {exc}", "h5py")]
     if has_name and not configs:
         why = (
@@ -461,6 +479,24 @@ def scan_hdf5(
             else "HDF5 model_config attribute could not be decoded"
         )
         return [_unreadable(location, why, "model-config")]
+    hits: list[ConfigHit] = []
+    for config in configs:
+        hits.extend(analyze_config(config))
+    if has_name and not any(h.rule is R.KERAS_LAMBDA for h in hits):
+        # Keys can be reordered and decoy JSON planted: whatever the parsed configs say, Lambda
+        # markers anywhere in the attribute bytes mean code may be in the real config (fail closed).
+        markers = _markers(source, _LAMBDA_MARKERS)
+        if markers:
+            marker, offset = min(markers.items(), key=lambda kv: kv[1])
+            hits.append(
+                ConfigHit(
+                    R.KERAS_LAMBDA,
+                    Severity.HIGH,
+                    f"Lambda layer marker {marker.decode()} found at offset {offset} in the model attributes",
+                    "lambda-marker",
+                    {"marker": marker.decode(), "offset": offset},
+                )
+            )
     unique: dict[str, ConfigHit] = {}
     for hit in hits:
         unique.setdefault(hit.key, hit)

@@ -70,7 +70,8 @@ def _describe(exc: Exception) -> tuple[str, str]:
 
 
 def make_client(options: Mapping[str, Any]) -> Any:
-    """An S3 client from ``options``: ``client``, or ``session`` / ``profile``, ``region``, ``endpoint_url``."""
+    """An S3 client from ``options``: ``client``, or ``session`` / ``profile``, ``region``, ``endpoint_url``,
+    ``anonymous`` (unsigned requests for public buckets)."""
     client = options.get("client")
     if client is not None:
         return client
@@ -82,7 +83,12 @@ def make_client(options: Mapping[str, Any]) -> Any:
     session = options.get("session")
     if session is None:
         session = boto3.session.Session(profile_name=options.get("profile"), region_name=options.get("region"))
-    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=60)
+    extra: dict[str, Any] = {}
+    if options.get("anonymous"):  # public buckets: unsigned requests, no credentials needed
+        from botocore import UNSIGNED
+
+        extra["signature_version"] = UNSIGNED
+    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=60, **extra)
     return session.client(
         "s3", endpoint_url=options.get("endpoint_url"), region_name=options.get("region"), config=config
     )

@@ -232,3 +232,15 @@ def test_builtins_function_names_resolved_inside_keras_are_clean() -> None:
     evil = {"module": "builtins", "class_name": "function", "config": "exec", "registered_name": "function"}
     hits = analyze_config({"class_name": "Dense", "config": {"activation": evil}})
     assert [(h.rule.id, h.severity) for h in hits] == [(CUSTOM, Severity.CRITICAL)]
+
+
+def test_reordered_keys_behind_a_decoy_config_still_fail() -> None:
+    """Keras parses model_config with json.loads, so key order is free; a decoy JSON must not hide it."""
+    real = (
+        b'{"config": {"layers": [{"config": {"name": "x", "function": ["4wEA", null, null], '
+        b'"function_type": "lambda"}, "class_name": "Lambda"}]}, "class_name": "Sequential"}'
+    )
+    decoy = b'{"class_name": "Sequential", "config": {"layers": []}}'
+    data = b"\x89HDF\r\n\x1a\n" + bytes(64) + b"model_config" + bytes(8) + decoy + bytes(32) + real + bytes(64)
+    findings = run(scan_hdf5, data, "model.h5")
+    assert rule_ids(findings) == {LAMBDA}
