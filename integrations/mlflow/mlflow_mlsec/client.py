@@ -141,5 +141,7 @@ def verify_model_version(model_uri: str, *, tracking_uri: str | None = None) -> 
         from pytest_mlsec.findings import Location
 
         return [NOT_VERIFIED.finding(Location(resource=model_uri), f"{model_uri} has no mlsec manifest", key="verdict")]
-    with materialize(model_uri, tracking_uri=tracking_uri) as snapshot:
+    # The version's own location, not models:/ (whose download adds a registered_model_meta file).
+    location = str(client.get_model_version_download_uri(name, version))
+    with materialize(location, tracking_uri=tracking_uri) as snapshot:
         return verify(snapshot, tags, resource=model_uri)

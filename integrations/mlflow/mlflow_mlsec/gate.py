@@ -91,10 +91,12 @@ def _run_checks(root: Path, settings: GateSettings) -> list[Report]:
     return [run_check(name, [str(root)], config=settings.config) for name in settings.checks]
 
 
-def _create_manifest(root: Path, algorithm: str) -> Manifest:
+def _manifest_factory() -> Any:
+    # Imported on the calling thread: module imports racing on two threads can trip CPython 3.11's
+    # AST compiler when an import hook recompiles modules (pytest's assertion rewriting does).
     from pytest_mlsec.integrity.manifest import create_manifest
 
-    return create_manifest(root, algorithm=algorithm)
+    return create_manifest
 
 
 def evaluate(snapshot: Snapshot, settings: GateSettings, *, resource: str) -> Verdict:
@@ -105,7 +107,8 @@ def evaluate(snapshot: Snapshot, settings: GateSettings, *, resource: str) -> Ve
     extra: list[Finding] = []
     manifest: Manifest | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlsec-manifest") as pool:
-        future = pool.submit(_create_manifest, root, settings.manifest_algorithm) if root.exists() else None
+        create_manifest = _manifest_factory()
+        future = pool.submit(create_manifest, root, algorithm=settings.manifest_algorithm) if root.exists() else None
         reports = _run_checks(root, settings)
         if future is not None:
             try:

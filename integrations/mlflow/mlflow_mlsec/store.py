@@ -38,6 +38,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 
 from mlflow_mlsec import audit
+from mlflow_mlsec.entrypoints import inner_uri
 from mlflow_mlsec.errors import RegistrationRefused, refusal_message
 from mlflow_mlsec.gate import (
     TAG_DIGEST,
@@ -56,16 +57,8 @@ from mlflow_mlsec.settings import GateSettings
 from pytest_mlsec import __version__ as CORE_VERSION
 from pytest_mlsec.findings import Finding, Severity
 
-SCHEME_PREFIX = "mlsec+"
 _PROMPT_TAG = "mlflow.prompt.is_prompt"
 _SERVER_BACKEND_ENV = "_MLFLOW_SERVER_FILE_STORE"
-
-
-def inner_uri(store_uri: str) -> str:
-    """``mlsec+sqlite:///x.db`` -> ``sqlite:///x.db``."""
-    if not store_uri.startswith(SCHEME_PREFIX):
-        raise MlflowException.invalid_parameter_value(f"not an mlsec store URI: {store_uri!r}")
-    return store_uri[len(SCHEME_PREFIX) :]
 
 
 def sqlite_directory(uri: str) -> Path | None:
@@ -412,8 +405,8 @@ def gated_class(base: type) -> type:
         return cls
 
 
-def build_registry_store(store_uri: str, tracking_uri: str | None = None) -> Any:
-    """Entry point for ``mlsec+<db>`` registry URIs: MLflow's store for ``<db>``, gated."""
+def build_gated_store(store_uri: str, tracking_uri: str | None = None) -> Any:
+    """MLflow's registry store for the inner ``<db>`` URI of ``mlsec+<db>``, gated."""
     from mlflow.store.db.db_types import DATABASE_ENGINES
     from mlflow.tracking._model_registry.utils import _get_store_registry
     from mlflow.utils.uri import extract_db_type_from_uri
