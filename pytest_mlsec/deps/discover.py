@@ -86,7 +86,7 @@ def classify(path: str, *, explicit: bool = False) -> Parser | None:
         (parent == "workflows" and grandparent == ".github") or lower in ("action.yml", "action.yaml")
     ):
         return _parser("github_actions")
-    if lower.endswith(".txt") and (
+    if lower.endswith((".txt", ".lock", ".pip")) and (
         "requirements" in lower or "constraints" in lower or parent in ("requirements", "reqs", "requirements.d")
     ):
         return _constraints if "constraints" in lower and "requirements" not in lower else _requirements

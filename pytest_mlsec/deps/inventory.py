@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from pytest_mlsec.findings import Finding
 
@@ -42,7 +43,7 @@ def list_dependencies(targets: Sequence[str]) -> tuple[list[Dependency], list[Fi
         hashes = tuple(h.replace("=", ":", 1) if ":" not in h else h for h in req.hashes)
         purl = None
         if req.version and not req.url:
-            purl = f"pkg:{req.ecosystem}/{req.name}@{req.version}"
+            purl = f"pkg:{req.ecosystem}/{quote(req.name, safe='')}@{quote(req.version, safe='.-_~')}"
         deps.append(
             Dependency(
                 name=req.name,

@@ -40,9 +40,10 @@ _WITH_VALUE = {
     "--use-feature": "--use-feature",
     "--config-settings": "--config-settings",
     "--global-option": "--global-option",
+    "--install-option": "--install-option",
 }
 _FLAGS = {"--no-index", "--pre", "--prefer-binary", "--require-hashes"}
-_PER_REQUIREMENT = {"--hash", "--config-settings", "--global-option"}
+_PER_REQUIREMENT = {"--hash", "--config-settings", "--global-option", "--install-option"}
 _ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar.xz", ".tar")
 MAX_INCLUDE_DEPTH = 32
 

@@ -124,6 +124,7 @@ def test_mlsec_deps_command_line(write, tmp_path, osv_server):
 def test_inventory_for_the_bom(write, tmp_path):
     write("requirements.txt", f"numpy==1.26.4 --hash={H} --hash={H2}\ntorch>=2,<3\n")
     write("environment.yml", "dependencies:\n  - scipy=1.11.4=py311_0\n")
+    write("sub/requirements.txt", "torchvision==0.18.1+cu121\n")
     write("broken/pyproject.toml", "[project\n")
     deps, findings = list_dependencies([str(tmp_path)])
     by_name = {d.name: d for d in deps}
@@ -140,6 +141,8 @@ def test_inventory_for_the_bom(write, tmp_path):
     assert by_name["torch"].specifier == ">=2,<3"
     assert by_name["torch"].purl is None
     assert by_name["scipy"].purl == "pkg:conda/scipy@1.11.4"
+    local = next(d for d in deps if d.version == "0.18.1+cu121")
+    assert local.purl == "pkg:pypi/torchvision@0.18.1%2Bcu121"
     assert [f.rule_id for f in findings] == ["MLSEC-DEP-023"]
 
 

@@ -420,6 +420,7 @@ def test_composite_action_and_bad_workflow(write):
 def test_directory_finds_every_format_and_skips_environments(write, tmp_path):
     write("requirements/prod.txt", "a>=1\n")
     write("requirements-dev.txt", "b>=1\n")
+    write("lock/requirements.lock", "h>=1\n")
     write("services/api/pyproject.toml", '[project]\nname="x"\ndependencies=["c>=1"]\n')
     write("docker/Dockerfile.gpu", "FROM d:1\n")
     write("env/conda.yaml", "dependencies:\n  - e>=1\n")
@@ -441,6 +442,7 @@ def test_directory_finds_every_format_and_skips_environments(write, tmp_path):
         ".github/workflows/w.yml",
         "docker/Dockerfile.gpu",
         "env/conda.yaml",
+        "lock/requirements.lock",
         "requirements-dev.txt",
         "requirements/prod.txt",
         "services/api/pyproject.toml",
