@@ -531,10 +531,11 @@ def classify_name(name: str) -> Literal["password", "key"] | None:
 
 
 _ASSIGN = re.compile(
-    rb"(?<![\w.\-$])(?<!\$\{)(?P<key>[A-Za-z_][\w.\-]{0,79})(?P<kq>[\"'`\]]?)"
+    rb"(?<![\w.\-$])(?<!\$\{)(?P<key>[A-Za-z_][\w.\-]{0,79})(?P<kq>\\?[\"'`]?\]?)"
     rb"(?:\s*:\s*[A-Za-z_][\w.\[\]|, ]{0,40}?(?=\s*=))?"  # a type annotation: password: str = "..."
     rb"\s*(?P<op>:=|=>|=(?!=)|:(?![:/]))[ \t]*"
-    rb"(?=(?P<val>\"(?:[^\"\\\n]|\\.){0,512}\"|'(?:[^'\\\n]|\\.){0,512}'|`[^`\n]{0,512}`"
+    rb"(?=(?P<val>\\\"(?:[^\"\\\n]|\\[^\"]){0,512}\\\"|\"(?:[^\"\\\n]|\\.){0,512}\"|'(?:[^'\\\n]|\\.){0,512}'"
+    rb"|`[^`\n]{0,512}`"
     rb"|[^\s\"'`,;#)}\]]{1,512}))"  # a lookahead: the value may hold further assignments
 )
 _FLAG = re.compile(
@@ -543,12 +544,18 @@ _FLAG = re.compile(
 )
 _DOCKER_ENV = re.compile(rb"(?im)^[ \t]*(?:ENV|ARG)[ \t]+(?P<key>[A-Za-z_]\w{0,79})[ \t]+(?P<val>[^\s=][^\n]{0,512})$")
 _NETRC = re.compile(rb"(?<![\w])(?P<key>password)[ \t]+(?P<val>[^\s]{1,512})")
+_BASIC_AUTH = re.compile(
+    rb"(?:\bauth\s*=\s*|HTTPBasicAuth\(\s*|BasicAuth\(\s*)\(?\s*[\"'][^\"'\n]{1,128}[\"']\s*,\s*"
+    rb"(?P<val>\"[^\"\n]{1,512}\"|'[^'\n]{1,512}')"
+)
 _BEARER = re.compile(rb"(?i:\bbearer)[ \t]+(?P<val>[A-Za-z0-9\-._~+/]{16,512}=*)(?![A-Za-z0-9\-._~+/=])")
 
 
 def _strip_value(raw: bytes, kind: Kind) -> tuple[str, bool] | None:
     """The literal of an assignment value and whether it was quoted; ``None`` when it is not a literal."""
     text = _text(raw).strip()
+    if len(text) >= 4 and text.startswith('\\"') and text.endswith('\\"'):
+        return text[2:-2], True  # a JSON string inside a JSON string: {"extra": "{\"token\": \"...\"}"}
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'`":
         inner = text[1:-1]
         if text[0] == "`":
@@ -574,8 +581,10 @@ def judge_assignment(name: str, value: str) -> Literal["password", "key"] | None
 
 
 def _assignment(m: re.Match[bytes], line: _Line) -> Candidate | None:
-    if judge.is_reference(_text(line.data[line.start : line.end])):
-        return None  # the line points at a secret store or the environment
+    before = _text(line.data[line.start : m.start("key")])
+    before = re.sub(r"(?:os\.)?environ\[\s*[\"']?$", "", before)  # os.environ["X"] = "literal" is a literal
+    if judge.is_reference(before):
+        return None  # the key sits inside a secret-store reference (arn:aws:secretsmanager:...:secret:...)
     name = _text(m.group("key"))
     parsed = _strip_value(m.group("val"), line.kind)
     if parsed is None:
@@ -597,6 +606,13 @@ def _netrc(m: re.Match[bytes], line: _Line) -> Candidate | None:
     return Candidate("password-assignment", value, m.start("val"), m.end("val"), note="netrc password")
 
 
+def _basic_auth(m: re.Match[bytes], line: _Line) -> Candidate | None:
+    value = _text(m.group("val"))[1:-1]
+    if not judge.is_plausible_password(value):
+        return None
+    return Candidate("password-assignment", value, m.start("val") + 1, m.end("val") - 1, note="basic-auth password")
+
+
 def _flag(m: re.Match[bytes], line: _Line) -> Candidate | None:
     if line.kind == "code":
         return None
@@ -613,8 +629,14 @@ def _bearer(m: re.Match[bytes], line: _Line) -> Candidate | None:
 GENERIC = (
     Detector(
         "password-assignment",
-        (b"pass", b"pwd", b"_pw"),
-        ((_ASSIGN, _assignment), (_FLAG, _flag), (_DOCKER_ENV, _assignment), (_NETRC, _netrc)),
+        (b"pass", b"pwd", b"_pw", b"auth"),
+        (
+            (_ASSIGN, _assignment),
+            (_FLAG, _flag),
+            (_DOCKER_ENV, _assignment),
+            (_NETRC, _netrc),
+            (_BASIC_AUTH, _basic_auth),
+        ),
         generic=True,
     ),
     Detector(
