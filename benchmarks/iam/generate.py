@@ -17,18 +17,60 @@ from pathlib import Path
 
 ACCOUNT = "111122223333"
 ACTIONS = [
-    "s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:DeleteObject", "s3:GetBucketLocation",
-    "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:CreateProcessingJob",
-    "sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:CreateEndpoint",
-    "sagemaker:InvokeEndpoint", "sagemaker:ListTrainingJobs", "ecr:GetAuthorizationToken", "ecr:BatchGetImage",
-    "ecr:GetDownloadUrlForLayer", "logs:CreateLogStream", "logs:PutLogEvents", "logs:CreateLogGroup",
-    "cloudwatch:PutMetricData", "kms:Decrypt", "kms:GenerateDataKey", "secretsmanager:GetSecretValue",
-    "ssm:GetParameter", "dynamodb:GetItem", "dynamodb:PutItem", "glue:GetTable", "athena:StartQueryExecution",
-    "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:CreateNetworkInterface", "lambda:InvokeFunction",
-    "states:StartExecution", "sns:Publish", "sqs:SendMessage", "iam:GetRole", "sts:AssumeRole",
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:ListBucket",
+    "s3:DeleteObject",
+    "s3:GetBucketLocation",
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:DescribeTrainingJob",
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:CreateModel",
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:CreateEndpoint",
+    "sagemaker:InvokeEndpoint",
+    "sagemaker:ListTrainingJobs",
+    "ecr:GetAuthorizationToken",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "logs:CreateLogGroup",
+    "cloudwatch:PutMetricData",
+    "kms:Decrypt",
+    "kms:GenerateDataKey",
+    "secretsmanager:GetSecretValue",
+    "ssm:GetParameter",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "glue:GetTable",
+    "athena:StartQueryExecution",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+    "ec2:CreateNetworkInterface",
+    "lambda:InvokeFunction",
+    "states:StartExecution",
+    "sns:Publish",
+    "sqs:SendMessage",
+    "iam:GetRole",
+    "sts:AssumeRole",
 ]
-WILDCARDS = ["s3:Get*", "s3:List*", "sagemaker:Describe*", "sagemaker:List*", "ec2:Describe*", "logs:*",
-             "sagemaker:*", "s3:*", "cloudwatch:*", "iam:Get*", "iam:List*", "kms:*", "ecr:*", "glue:*"]
+WILDCARDS = [
+    "s3:Get*",
+    "s3:List*",
+    "sagemaker:Describe*",
+    "sagemaker:List*",
+    "ec2:Describe*",
+    "logs:*",
+    "sagemaker:*",
+    "s3:*",
+    "cloudwatch:*",
+    "iam:Get*",
+    "iam:List*",
+    "kms:*",
+    "ecr:*",
+    "glue:*",
+]
 
 
 def resource(rng: random.Random, action: str) -> str | list[str]:
@@ -54,9 +96,17 @@ def statement(rng: random.Random) -> dict:
     if roll < 0.06:
         return {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"}
     if roll < 0.12:
-        stmt = {"Effect": "Allow", "Action": "iam:PassRole",
-                "Resource": rng.choice(["*", f"arn:aws:iam::{ACCOUNT}:role/*",
-                                        f"arn:aws:iam::{ACCOUNT}:role/sagemaker-exec-{rng.randrange(100)}"])}
+        stmt = {
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": rng.choice(
+                [
+                    "*",
+                    f"arn:aws:iam::{ACCOUNT}:role/*",
+                    f"arn:aws:iam::{ACCOUNT}:role/sagemaker-exec-{rng.randrange(100)}",
+                ]
+            ),
+        }
         if rng.random() < 0.5:
             stmt["Condition"] = {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
         return stmt
@@ -81,14 +131,17 @@ def document(rng: random.Random) -> dict:
 def trust(rng: random.Random) -> dict:
     roll = rng.random()
     if roll < 0.8:
-        principal: object = {"Service": rng.choice(["sagemaker.amazonaws.com", "lambda.amazonaws.com",
-                                                    "states.amazonaws.com"])}
+        principal: object = {
+            "Service": rng.choice(["sagemaker.amazonaws.com", "lambda.amazonaws.com", "states.amazonaws.com"])
+        }
     elif roll < 0.95:
         principal = {"AWS": f"arn:aws:iam::{rng.choice([ACCOUNT, '999988887777'])}:root"}
     else:
         principal = {"AWS": "*"}
-    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": principal,
-                                                    "Action": "sts:AssumeRole"}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}],
+    }
 
 
 def authorization_details(n_roles: int = 2000, n_policies: int = 2000, seed: int = 7) -> dict:
@@ -96,28 +149,49 @@ def authorization_details(n_roles: int = 2000, n_policies: int = 2000, seed: int
     policies = []
     for i in range(n_policies):
         arn = f"arn:aws:iam::{ACCOUNT}:policy/ml-policy-{i:04d}"
-        policies.append({
-            "PolicyName": f"ml-policy-{i:04d}", "PolicyId": f"ANPA{i:016d}", "Arn": arn, "Path": "/",
-            "DefaultVersionId": "v2", "AttachmentCount": 1, "IsAttachable": True,
-            "PolicyVersionList": [
-                {"Document": document(rng), "VersionId": "v1", "IsDefaultVersion": False},
-                {"Document": document(rng), "VersionId": "v2", "IsDefaultVersion": True},
-            ],
-        })
+        policies.append(
+            {
+                "PolicyName": f"ml-policy-{i:04d}",
+                "PolicyId": f"ANPA{i:016d}",
+                "Arn": arn,
+                "Path": "/",
+                "DefaultVersionId": "v2",
+                "AttachmentCount": 1,
+                "IsAttachable": True,
+                "PolicyVersionList": [
+                    {"Document": document(rng), "VersionId": "v1", "IsDefaultVersion": False},
+                    {"Document": document(rng), "VersionId": "v2", "IsDefaultVersion": True},
+                ],
+            }
+        )
     roles = []
     for i in range(n_roles):
         name = f"ml-role-{i:04d}"
         attached = rng.sample(range(n_policies), rng.randint(1, 4))
-        inline = [{"PolicyName": f"inline-{j}", "PolicyDocument": urllib.parse.quote(json.dumps(document(rng)))
-                   if rng.random() < 0.3 else document(rng)} for j in range(rng.randint(0, 2))]
-        roles.append({
-            "Path": "/service-role/", "RoleName": name, "RoleId": f"AROA{i:016d}",
-            "Arn": f"arn:aws:iam::{ACCOUNT}:role/service-role/{name}",
-            "AssumeRolePolicyDocument": trust(rng), "InstanceProfileList": [], "RolePolicyList": inline,
-            "AttachedManagedPolicies": [{"PolicyName": policies[k]["PolicyName"], "PolicyArn": policies[k]["Arn"]}
-                                        for k in attached],
-            "Tags": [],
-        })
+        inline = [
+            {
+                "PolicyName": f"inline-{j}",
+                "PolicyDocument": urllib.parse.quote(json.dumps(document(rng)))
+                if rng.random() < 0.3
+                else document(rng),
+            }
+            for j in range(rng.randint(0, 2))
+        ]
+        roles.append(
+            {
+                "Path": "/service-role/",
+                "RoleName": name,
+                "RoleId": f"AROA{i:016d}",
+                "Arn": f"arn:aws:iam::{ACCOUNT}:role/service-role/{name}",
+                "AssumeRolePolicyDocument": trust(rng),
+                "InstanceProfileList": [],
+                "RolePolicyList": inline,
+                "AttachedManagedPolicies": [
+                    {"PolicyName": policies[k]["PolicyName"], "PolicyArn": policies[k]["Arn"]} for k in attached
+                ],
+                "Tags": [],
+            }
+        )
     return {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": roles, "Policies": policies}
 
 

