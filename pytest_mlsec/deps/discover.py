@@ -37,6 +37,30 @@ SKIP_DIRS = frozenset(
 _PYLOCK = re.compile(r"^pylock\.[^./\\]+\.toml$")
 _CONDA = re.compile(r"^(environment|conda)([-_.][^/\\]*)?\.ya?ml$|^[^/\\]*\.environment\.ya?ml$")
 _DOCKER = re.compile(r"^(dockerfile|containerfile)([-_.][^/\\]*)?$|^[^/\\]*\.(dockerfile|containerfile)$")
+# Dockerfile.prod and Dockerfile.gpu are Dockerfiles; dockerfile.py and Dockerfile.md are not.
+_NOT_DOCKER = (
+    ".py",
+    ".pyc",
+    ".md",
+    ".rst",
+    ".txt",
+    ".json",
+    ".yml",
+    ".yaml",
+    ".toml",
+    ".sh",
+    ".go",
+    ".js",
+    ".ts",
+    ".j2",
+    ".jinja",
+    ".tmpl",
+    ".tpl",
+    ".html",
+    ".bak",
+    ".orig",
+    ".swp",
+)
 
 
 def _parser(module: str) -> Parser:
@@ -80,7 +104,7 @@ def classify(path: str, *, explicit: bool = False) -> Parser | None:
         return _parser("pylock")
     if lower == "python_env.yaml" or _CONDA.match(lower):
         return _parser("conda")
-    if _DOCKER.match(lower):
+    if _DOCKER.match(lower) and not lower.endswith(_NOT_DOCKER):
         return _parser("dockerfile")
     if lower.endswith((".yml", ".yaml")) and (
         (parent == "workflows" and grandparent == ".github") or lower in ("action.yml", "action.yaml")

@@ -19,7 +19,8 @@ def parse(path: str) -> Parsed:
         return out
     lines = Lines(text)
     metadata = doc.get("metadata", {})
-    lock_version = str(metadata.get("lock-version", "")) if isinstance(metadata, dict) else ""
+    # Poetry itself reads a lock without lock-version as version 1.0.
+    lock_version = str(metadata.get("lock-version", "1.0")) if isinstance(metadata, dict) else "1.0"
     major = lock_version.split(".")[0]
     if not major.isdigit() or int(major) not in SUPPORTED_MAJOR:
         out.findings.append(

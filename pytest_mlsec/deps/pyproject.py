@@ -21,12 +21,25 @@ LOCK_NAMES = ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "pylock.toml
 
 
 def has_sibling_lock(path: str) -> bool:
+    """A lock next to the manifest (or in its ``requirements/`` folder) pins what gets installed."""
     folder = os.path.dirname(path) or "."
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return False
-    return any(n in LOCK_NAMES or (n.startswith("pylock.") and n.endswith(".toml")) for n in names)
+    for where in (folder, os.path.join(folder, "requirements")):
+        try:
+            names = os.listdir(where)
+        except OSError:
+            continue
+        if any(_is_lock(n) for n in names):
+            return True
+    return False
+
+
+def _is_lock(name: str) -> bool:
+    return (
+        name in LOCK_NAMES
+        or (name.startswith("pylock.") and name.endswith(".toml"))
+        or name.endswith(".lock")
+        or (name.startswith("requirements") and name.endswith((".lock", "-lock.txt", ".lock.txt")))
+    )
 
 
 def parse(path: str) -> Parsed:

@@ -558,3 +558,29 @@ def test_findings_point_at_the_command_line_inside_scripts(write):
         """,
     )
     assert only(run(docker), "MLSEC-DEP-021").location.line == 4
+
+
+def test_library_manifest_with_a_requirements_lock_is_low(write):
+    lib = write("lib/pyproject.toml", '[project]\nname = "x"\ndependencies = ["mlflow>=3.3"]\n')
+    write("lib/requirements.lock", f"mlflow==3.3.0 --hash={H}\n")
+    app = write("app/pyproject.toml", '[project]\nname = "y"\ndependencies = ["mlflow>=3.3"]\n')
+    write("app/requirements/dev.lock", f"mlflow==3.3.0 --hash={H}\n")
+    alone = write("alone/pyproject.toml", '[project]\nname = "z"\ndependencies = ["mlflow>=3.3"]\n')
+    assert only(run(lib), "MLSEC-DEP-001").severity is Severity.LOW
+    assert only(run(app), "MLSEC-DEP-001").severity is Severity.LOW
+    assert only(run(alone), "MLSEC-DEP-001").severity is Severity.HIGH
+
+
+def test_code_named_like_a_dockerfile_is_not_one(write, tmp_path):
+    write("pkg/dockerfile.py", "FROM = 'x'\n")
+    write("docs/Dockerfile.md", "FROM python:3.11\n")
+    write("docker/Dockerfile.prod", "FROM python:3.11\n")
+    found = run(tmp_path)
+    assert [f.location.path.rsplit("/", 1)[-1] for f in found] == ["Dockerfile.prod"]
+
+
+def test_poetry_lock_without_lock_version_reads_as_1_0(write):
+    path = write(
+        "poetry.lock", f'[[package]]\nname = "a"\nversion = "1.0"\nfiles = [{{file = "a.whl", hash = "{H}"}}]\n'
+    )
+    assert run(path) == []
