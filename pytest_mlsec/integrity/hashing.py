@@ -31,7 +31,14 @@ ALGORITHMS: tuple[str, ...] = ("sha256", "blake3")
 HEX_LENGTH: dict[str, int] = {"sha256": 64, "blake3": 64, "sha1": 40}
 
 CHUNK_SIZE = 4 << 20
-"""Bytes per read. 1-8 MiB amortises the syscall and the GIL hand-off; larger gains nothing."""
+"""Bytes per read for SHA-256. 1-8 MiB amortises the syscall and the GIL hand-off; larger gains nothing."""
+
+BLAKE3_CHUNK = 1 << 20
+"""Bytes per read for single-threaded BLAKE3: measured ~5% less CPU than 4-8 MiB (the chunk is
+still in L2/L3 when hashed right after the copy); SHA-256 is compute-bound and indifferent."""
+
+BLAKE3_PARALLEL_CHUNK = 8 << 20
+"""Bytes per read when BLAKE3 uses its own threads: enough work per call to split across cores."""
 
 BLAKE3_PARALLEL_MIN = 64 << 20
 """Files smaller than this are never worth BLAKE3's thread pool (its start-up and joins cost more)."""
@@ -95,11 +102,13 @@ _local = threading.local()
 
 
 def _buffer(size: int) -> memoryview:
-    """This thread's reusable read buffer (allocated once per thread)."""
-    buf: memoryview | None = getattr(_local, "buffer", None)
-    if buf is None or len(buf) != size:
-        buf = memoryview(bytearray(size))
-        _local.buffer = buf
+    """This thread's reusable read buffer of ``size`` bytes (allocated once per thread and size)."""
+    buffers: dict[int, memoryview] | None = getattr(_local, "buffers", None)
+    if buffers is None:
+        buffers = _local.buffers = {}
+    buf = buffers.get(size)
+    if buf is None:
+        buf = buffers[size] = memoryview(bytearray(size))
     return buf
 
 
@@ -118,7 +127,7 @@ def hash_stream(fileobj: Any, hasher: _Hasher, *, chunk_size: int = CHUNK_SIZE, 
 
 
 def hash_file(
-    path: str | os.PathLike[str], algorithm: str = "sha256", *, chunk_size: int = CHUNK_SIZE, parallel: bool = True
+    path: str | os.PathLike[str], algorithm: str = "sha256", *, chunk_size: int | None = None, parallel: bool = True
 ) -> HashResult:
     """Hash one file, streaming; read errors come back in ``error``, never as exceptions.
 
@@ -131,12 +140,20 @@ def hash_file(
             if hasattr(os, "posix_fadvise"):
                 os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
             hasher = new_hasher(algorithm, size_hint=size, parallel=parallel)
+            if chunk_size is None:
+                chunk_size = _chunk_for(algorithm, size, parallel)
             read = hash_stream(f, hasher, chunk_size=chunk_size)
     except HashUnavailable:
         raise
     except OSError as exc:
         return HashResult(p, 0, "", error=exc.strerror or str(exc))
     return HashResult(p, read, hasher.hexdigest())
+
+
+def _chunk_for(algorithm: str, size: int, parallel: bool) -> int:
+    if algorithm != "blake3":
+        return CHUNK_SIZE
+    return BLAKE3_PARALLEL_CHUNK if parallel and size >= BLAKE3_PARALLEL_MIN else BLAKE3_CHUNK
 
 
 def git_blob_sha1(path: str | os.PathLike[str]) -> HashResult:
