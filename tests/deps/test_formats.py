@@ -580,7 +580,6 @@ def test_code_named_like_a_dockerfile_is_not_one(write, tmp_path):
 
 
 def test_poetry_lock_without_lock_version_reads_as_1_0(write):
-    path = write(
-        "poetry.lock", f'[[package]]\nname = "a"\nversion = "1.0"\nfiles = [{{file = "a.whl", hash = "{H}"}}]\n'
-    )
+    text = f'[[package]]\nname = "a"\nversion = "1.0"\nfiles = [{{file = "a.whl", hash = "{H}"}}]\n'
+    path = write("poetry.lock", text)
     assert run(path) == []
