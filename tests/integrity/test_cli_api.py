@@ -152,3 +152,20 @@ def test_manifest_from_config_relative_to_project_root(
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     assert main(["integrity", str(model_dir), "--config", str(tmp_path / "mlsec.toml"), "--no-progress"]) == 0
+
+
+def test_start_up_modules_stay_light() -> None:
+    """check.py and commands.py are imported at CLI start-up: no hashing, signing or dataset code."""
+    import subprocess
+    import sys
+
+    heavy = ["blake3", "model_signing", "pyarrow", "cryptography", "csv"] + [
+        f"pytest_mlsec.integrity.{m}"
+        for m in ("manifest", "hashing", "signing", "datasets", "bom", "hfcache", "verify")
+    ]
+    code = (
+        "import sys, pytest_mlsec.integrity.check, pytest_mlsec.integrity.commands; "
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
