@@ -17,6 +17,7 @@ from pytest_mlsec.deps.check import DependencyCheck
 from pytest_mlsec.deps.inventory import Dependency, list_dependencies
 from pytest_mlsec.deps.rules import RULES
 from pytest_mlsec.engine import MLSecViolation, run_check
+from pytest_mlsec.findings import Severity
 from tests.deps.conftest import H2, H
 
 REPO = Path(__file__).resolve().parents[2]
@@ -176,7 +177,11 @@ def test_realistic_clean_project_has_no_findings(tmp_path):
 
 
 def test_this_repository(tmp_path):
-    """Our own requirement files (requirements/ once the lead adds the locks, plus CI and pyproject)."""
+    """Our own locks (requirements/, integrations/*/requirements.lock) pass; pyproject and CI parse cleanly."""
+    locks = [str(p) for p in (REPO / "requirements", REPO / "integrations") if p.exists()]
+    if locks:
+        own = run_check("deps", locks, config=load_config(None, start=tmp_path))
+        assert [f for f in own.findings if f.severity >= Severity.MEDIUM] == [], [f.message for f in own.findings]
     targets = [str(p) for p in (REPO / "requirements", REPO / ".github") if p.exists()]
     copy = tmp_path / "repo"
     copy.mkdir()
