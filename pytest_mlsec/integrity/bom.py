@@ -222,10 +222,67 @@ def _model_component(  # noqa: PLR0917 - a private helper with one caller
         props.append(_prop("mlsec:manifest-digest", Manifest("sha256", tuple(digests)).digest))
         if files:
             component["components"] = files
+    if model.is_dir():
+        card, card_props = _model_card(model)
+        if card:
+            component["modelCard"] = card
+        props.extend(card_props)
     if scan:
         props.extend(_scan_properties(model, config, files, notes))
     component["properties"] = props
     return component
+
+
+MAX_METADATA_BYTES = 1 << 20
+"""config.json / MLmodel bigger than this are not parsed for the model card (they are still hashed)."""
+
+
+def _read_small(path: Path) -> bytes | None:
+    try:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_METADATA_BYTES:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _model_card(model: Path) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """What the folder says about itself: a Hugging Face ``config.json`` and/or an MLflow ``MLmodel``.
+
+    Parsed as data only (JSON, YAML safe loader), size-limited; anything odd is skipped.
+    """
+    params: dict[str, Any] = {}
+    props: list[dict[str, str]] = []
+    raw = _read_small(model / "config.json")
+    if raw is not None:
+        try:
+            cfg = json.loads(raw)
+        except (ValueError, RecursionError):
+            cfg = None
+        if isinstance(cfg, dict):
+            archs = cfg.get("architectures")
+            if isinstance(archs, list) and archs and all(isinstance(a, str) for a in archs):
+                params["modelArchitecture"] = ", ".join(archs)[:200]
+            if isinstance(cfg.get("model_type"), str):
+                params["architectureFamily"] = cfg["model_type"][:200]
+            if isinstance(cfg.get("transformers_version"), str):
+                props.append(_prop("mlsec:huggingface:transformers-version", cfg["transformers_version"][:50]))
+    raw = _read_small(model / "MLmodel")
+    if raw is not None:
+        import yaml
+
+        try:
+            mlmodel = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loader
+        except (yaml.YAMLError, RecursionError):
+            mlmodel = None
+        if isinstance(mlmodel, dict):
+            flavors = mlmodel.get("flavors")
+            if isinstance(flavors, dict):
+                props.append(_prop("mlsec:mlflow:flavors", ",".join(sorted(str(k) for k in flavors))[:300]))
+            for key in ("run_id", "model_uuid", "mlflow_version"):
+                if isinstance(mlmodel.get(key), str):
+                    props.append(_prop(f"mlsec:mlflow:{key.replace('_', '-')}", mlmodel[key][:100]))
+    return ({"modelParameters": params} if params else {}), props
 
 
 def _scan_properties(

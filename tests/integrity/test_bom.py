@@ -205,3 +205,36 @@ def test_classification_helpers(tmp_path: Path) -> None:
     assert sniff_format(p) == "gguf"
     p.write_bytes(b"PK\x03\x04rest")
     assert sniff_format(p.rename(tmp_path / "m.pt")) == "pytorch-zip"
+
+
+def test_model_card_from_hugging_face_and_mlflow_metadata(tmp_path: Path, no_scanner: None) -> None:
+    hf = tmp_path / "hf"
+    hf.mkdir()
+    (hf / "config.json").write_text(
+        json.dumps(
+            {"architectures": ["BertForSequenceClassification"], "model_type": "bert", "transformers_version": "4.44.0"}
+        )
+    )
+    mlflow = tmp_path / "mlflow-model"
+    mlflow.mkdir()
+    (mlflow / "MLmodel").write_text(
+        "flavors:\n  python_function: {loader_module: mlflow.sklearn}\n  sklearn: {pickled_model: model.pkl}\n"
+        "run_id: 0123abcd\nmlflow_version: 2.16.0\n"
+    )
+    (mlflow / "model.pkl").write_bytes(b"\x80\x04N.")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "config.json").write_text("[" * 10_000)
+    (bad / "MLmodel").write_text("!!python/object/apply:os.system ['echo pwned']\n")
+    bom = build_bom([hf, mlflow, bad])
+    validate_cyclonedx(bom.document)
+    first, second, third = bom.document["components"]
+    assert first["modelCard"]["modelParameters"] == {
+        "modelArchitecture": "BertForSequenceClassification",
+        "architectureFamily": "bert",
+    }
+    assert props(first)["mlsec:huggingface:transformers-version"] == "4.44.0"
+    assert props(second)["mlsec:mlflow:flavors"] == "python_function,sklearn"
+    assert props(second)["mlsec:mlflow:run-id"] == "0123abcd"
+    assert "modelCard" not in third
+    assert not any(p["name"].startswith("mlsec:mlflow") for p in third["properties"])
