@@ -106,6 +106,7 @@ def test_cli_arguments_become_options():
 
 
 def test_mlsec_deps_command_line(write, tmp_path, osv_server):
+    pytest.importorskip("pip_audit")
     osv_server.add("GHSA-np", "numpy", ["1.26.4"])
     path = write("requirements.txt", f"numpy==1.26.4 --hash={H}\n")
     mlsec = shutil.which("mlsec", path=str(Path(sys.executable).parent))

@@ -13,6 +13,8 @@ from pytest_mlsec.deps.osv import affects
 from pytest_mlsec.findings import Severity
 from tests.deps.helpers import by_rule, only, rules, run
 
+pytest.importorskip("pip_audit", reason="the vulnerability lookup needs the 'audit' extra (pip-audit)")
+
 
 def _reqs(write, count: int = 150) -> str:
     lines = [f"pkg{i}=={i % 7}.{i % 5}.0 ; sys_platform == 'win32'" for i in range(count)]
