@@ -192,3 +192,12 @@ def test_this_repository(tmp_path):
     assert crashes == []
     build = [f for f in report.findings if f.evidence.get("section") == "build-system.requires"]
     assert build == []  # hatchling is pinned
+
+
+def test_missing_pip_audit_fails_closed(write, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pip_audit._service.interface", None)
+    path = write("requirements.txt", f"numpy==1.26.4 --hash={H}\n")
+    report = run_check("deps", [str(path)], vulns=True, osv_url="http://127.0.0.1:9")
+    (failure,) = report.findings
+    assert failure.rule_id == "MLSEC-VUL-002"
+    assert "pytest-mlsec[audit]" in failure.message
