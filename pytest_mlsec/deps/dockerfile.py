@@ -12,7 +12,8 @@ import re
 
 from pytest_mlsec.deps import shell
 from pytest_mlsec.deps.model import Parsed
-from pytest_mlsec.deps.rules import IMAGE_NO_DIGEST
+from pytest_mlsec.deps.rules import IMAGE_NO_DIGEST, INSECURE_TRANSPORT, URL_UNHASHED, VCS_UNPINNED
+from pytest_mlsec.deps.specs import HEX40, insecure_scheme, redact_url
 from pytest_mlsec.deps.textio import Malformed, read_text
 from pytest_mlsec.findings import Location
 
@@ -90,12 +91,14 @@ def parse(path: str) -> Parsed:
             if len(tokens) >= 3 and tokens[1].lower() == "as":
                 stages.add(tokens[2].lower())
             _check_image(image, tokens[0], path, line, stages, out, "FROM")
-        elif word == "COPY":
+        elif word in ("COPY", "ADD"):
             for token in rest.split():
                 if token.startswith("--from="):
                     ref = _substitute(token.split("=", 1)[1], args)
                     if not ref.isdigit() and ref.lower() not in stages:
-                        _check_image(ref, ref, path, line, stages, out, "COPY --from")
+                        _check_image(ref, ref, path, line, stages, out, f"{word} --from")
+            if word == "ADD":
+                _check_add(_substitute(rest.split("\n", 1)[0], args), path, line, out)
         elif word == "RUN":
             script = rest
             while script.startswith("--"):
@@ -108,6 +111,46 @@ def parse(path: str) -> Parsed:
                     pass
             shell.analyze(_substitute(script, args), source=path, line=line, context="Dockerfile RUN", out=out)
     return out
+
+
+def _check_add(arguments: str, path: str, line: int, out: Parsed) -> None:
+    """``ADD <url>`` downloads at build time: it needs ``--checksum=sha256:`` (or a git commit) and https."""
+    tokens = arguments.split()
+    checksum = any(t.startswith("--checksum=") for t in tokens)
+    sources = [t for t in tokens if not t.startswith("--")][:-1]  # the last one is the destination
+    for source in sources:
+        lower = source.lower()
+        if not lower.startswith(("http://", "https://", "git@")) and ".git" not in lower.split("#")[0][-4:]:
+            continue
+        where = Location(path=path, line=line)
+        shown = redact_url(source)
+        if insecure_scheme(source):
+            out.findings.append(
+                INSECURE_TRANSPORT.finding(
+                    where, f"ADD {shown} downloads over plain http", evidence={"url": shown}, key=f"add-http:{shown}"
+                )
+            )
+        is_git = lower.startswith("git@") or lower.split("#")[0].endswith(".git")
+        if is_git:
+            ref = source.split("#", 1)[1] if "#" in source else ""
+            if not HEX40.match(ref.split(":")[0].lower()):
+                out.findings.append(
+                    VCS_UNPINNED.finding(
+                        where,
+                        f"ADD {shown}: the git ref is not a full commit",
+                        evidence={"url": shown, "ref": ref or None},
+                        key=f"add-git:{shown}",
+                    )
+                )
+        elif not checksum:
+            out.findings.append(
+                URL_UNHASHED.finding(
+                    where,
+                    f"ADD {shown} downloads without --checksum=sha256:...",
+                    evidence={"url": shown},
+                    key=f"add:{shown}",
+                )
+            )
 
 
 def _check_image(image: str, written: str, path: str, line: int, stages: set[str], out: Parsed, where: str) -> None:  # noqa: PLR0917 - private helper

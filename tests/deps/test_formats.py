@@ -583,3 +583,25 @@ def test_poetry_lock_without_lock_version_reads_as_1_0(write):
     text = f'[[package]]\nname = "a"\nversion = "1.0"\nfiles = [{{file = "a.whl", hash = "{H}"}}]\n'
     path = write("poetry.lock", text)
     assert run(path) == []
+
+
+def test_dockerfile_add_downloads(write):
+    path = write(
+        "Dockerfile",
+        f"""\
+        FROM x@{DIGEST}
+        ADD https://example.com/model.tar.gz /models/
+        ADD --checksum=sha256:{"e" * 64} https://example.com/tool.tar.gz /opt/
+        ADD http://example.com/script.sh /bin/
+        ADD https://github.com/o/r.git#v1.0 /src
+        ADD https://github.com/o/r.git#{SHA} /src2
+        ADD local.txt /app/
+        """,
+    )
+    found = run(path)
+    assert sorted((f.rule_id, f.location.line) for f in found) == [
+        ("MLSEC-DEP-005", 5),
+        ("MLSEC-DEP-006", 2),
+        ("MLSEC-DEP-006", 4),
+        ("MLSEC-DEP-007", 4),
+    ]
