@@ -17,6 +17,7 @@ import bz2
 import gzip
 import io
 import lzma
+import os
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from tests.artifacts.test_containers import _entries, _legacy_torch, npy, torch_
 
 CORPUS = ROOT / "benchmarks" / "data" / "corpus"
 ENV = ROOT / "benchmarks" / "envs" / "others" / "bin"
+os.environ.update(PROMPTFOO_DISABLE_TELEMETRY="1", NO_ANALYTICS="1", DO_NOT_TRACK="1")
 TOOLS = {
     "mlsec": [str(ROOT / ".venv" / "bin" / "mlsec"), "scan", "--no-progress"],
     "picklescan": [str(ENV / "picklescan"), "-p"],
@@ -164,10 +166,12 @@ def main() -> None:
     args = parser.parse_args()
     build()
     tools = args.tools.split(",")
-    rows = []
-    for kind in ("benign", "malicious"):
-        for path in sorted((CORPUS / kind).iterdir()):
-            rows.append((kind, path.name, {t: verdict(t, path) for t in tools}))
+    import concurrent.futures
+
+    files = [(kind, path) for kind in ("benign", "malicious") for path in sorted((CORPUS / kind).iterdir())]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        results = {(path, t): pool.submit(verdict, t, path) for _, path in files for t in tools}
+        rows = [(kind, path.name, {t: results[(path, t)].result() for t in tools}) for kind, path in files]
     print(
         "| tool | malicious caught | malicious missed (pass) | malicious errored "
         "| benign passed | benign flagged | benign errored |"

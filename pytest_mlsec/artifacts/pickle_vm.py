@@ -931,10 +931,9 @@ def _setitems(target: Any, items: list[Any]) -> None:
             target[_hkey(items[i])] = items[i + 1]
     elif isinstance(target, Call):
         target.items.extend((items[i], items[i + 1]) for i in range(0, len(items), 2))
-    elif isinstance(target, (Global, Extension, PersistentId)):
-        return
-    else:
-        raise _Stop("malformed", f"item assignment on a {type(target).__name__}")
+    # other targets (a list indexed by int, an object of unknown type): the loader may or may not
+    # succeed; carrying on sees at least as much as the loader would
+
 
 
 def _append(target: Any, items: list[Any]) -> None:
@@ -944,10 +943,9 @@ def _append(target: Any, items: list[Any]) -> None:
         target.appended.extend(items)
     elif isinstance(target, set):
         target.update(_hkey(i) for i in items)
-    elif isinstance(target, (Global, Extension, PersistentId)):
-        return
-    else:
-        raise _Stop("malformed", f"append on a {type(target).__name__}")
+    # other targets (a list indexed by int, an object of unknown type): the loader may or may not
+    # succeed; carrying on sees at least as much as the loader would
+
 
 
 def _describe(value: Any) -> str:

@@ -255,3 +255,9 @@ def test_benign_pickles_from_python_and_numpy(name: str) -> None:
     r = analyze((BENIGN / name).read_bytes())
     assert r.complete
     assert r.findings == ()
+
+
+def test_setitem_on_a_list_does_not_stop_the_analysis() -> None:
+    # the real loader accepts list[0] = x; a payload after it must still be seen
+    body = b"]" + asm.binint(0) + asm.NONE + b"s0" + asm.call(asm.global_("os", "system"), asm.binunicode("x")) + b"."
+    assert "os.system" in keys(analyze(asm.proto(2) + body).findings)
