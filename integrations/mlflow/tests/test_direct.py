@@ -196,3 +196,17 @@ def test_one_tracking_uri_configures_both_stores(direct: DirectRegistry) -> None
     assert type(store).__name__.startswith("Mlsec")
     assert mlflow.get_tracking_uri() == direct.uri
     assert mlflow.search_experiments()
+
+
+def test_a_logged_model_source_is_resolved_and_scanned(direct: DirectRegistry, tmp_path: Path, marker: Path) -> None:
+    client = direct.client()
+    bad = client.create_logged_model(direct.experiment_id, name="bad")
+    client.log_model_artifacts(bad.model_id, str(unsafe_model(tmp_path / "bad", marker)))
+    name = unique("logged")
+    with pytest.raises(MlflowException) as exc:
+        mlflow.register_model(f"models:/{bad.model_id}", name)
+    assert "model.pkl" in _refused(exc)
+    good = client.create_logged_model(direct.experiment_id, name="good")
+    client.log_model_artifacts(good.model_id, str(safe_model(tmp_path / "good")))
+    mv = mlflow.register_model(f"models:/{good.model_id}", name)
+    assert client.get_model_version(name, mv.version).tags[TAG_VERDICT] == "accepted"

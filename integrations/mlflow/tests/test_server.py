@@ -137,3 +137,19 @@ def test_gate_tags_cannot_be_rewritten_through_the_server(
     with pytest.raises(MlflowException) as exc:
         server_client.set_model_version_tag(name, "1", "mlsec.manifest_digest", "sha256:" + "0" * 64)  # type: ignore[attr-defined]
     assert exc.value.error_code == "PERMISSION_DENIED"
+
+
+def test_a_logged_model_is_resolved_by_the_server(mlflow_server: Server, server_client: object, tmp_path: Path) -> None:
+    client = server_client
+    marker = mlflow_server.marker_dir / f"logged-{uuid.uuid4().hex}"
+    bad = client.create_logged_model("0", name="bad")  # type: ignore[attr-defined]
+    client.log_model_artifacts(bad.model_id, str(unsafe_model(tmp_path / "bad", marker)))  # type: ignore[attr-defined]
+    name = unique("logged")
+    with pytest.raises(MlflowException) as exc:
+        mlflow.register_model(f"models:/{bad.model_id}", name)
+    assert exc.value.error_code == "PERMISSION_DENIED"
+    assert "model.pkl" in exc.value.message
+    good = client.create_logged_model("0", name="good")  # type: ignore[attr-defined]
+    client.log_model_artifacts(good.model_id, str(safe_model(tmp_path / "good")))  # type: ignore[attr-defined]
+    mv = mlflow.register_model(f"models:/{good.model_id}", name)
+    assert client.get_model_version(name, mv.version).tags["mlsec.verdict"] == "accepted"  # type: ignore[attr-defined]
