@@ -8,15 +8,15 @@ import threading
 from pathlib import Path
 
 import pytest
-from pytest_mlsec.findings import Severity
-from pytest_mlsec.integrity.manifest import FileDigest, Manifest
-
 from mlflow_mlsec.audit import AuditLog, read_events
 from mlflow_mlsec.entrypoints import inner_uri
 from mlflow_mlsec.gate import TAG_MANIFEST, TAG_VALUE_LIMIT, load_manifest, manifest_tags
 from mlflow_mlsec.resolve import ResolveError, _proxied_relative_path, materialize
 from mlflow_mlsec.settings import GateSettings, SettingsError
 from mlflow_mlsec.store import sqlite_directory
+
+from pytest_mlsec.findings import Severity
+from pytest_mlsec.integrity.manifest import FileDigest, Manifest
 
 
 def test_settings_defaults_and_environment(tmp_path: Path) -> None:
