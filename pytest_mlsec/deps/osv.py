@@ -323,9 +323,6 @@ class OfflineOsvService(VulnerabilityService):  # type: ignore[misc]
             if not isinstance(record, dict) or not isinstance(record.get("id"), str):
                 self.problems.append(f"{label}: not an OSV record")
                 continue
-            modified = record.get("modified")
-            if isinstance(modified, str) and (self.newest is None or modified > self.newest):
-                self.newest = modified
             for affected in as_list(record.get("affected")):
                 package = affected.get("package") if isinstance(affected, dict) else None
                 if isinstance(package, dict):
@@ -333,6 +330,19 @@ class OfflineOsvService(VulnerabilityService):  # type: ignore[misc]
                     if key in self._by_name and record not in self._by_name[key]:
                         self._by_name[key].append(record)
             self.records[record["id"]] = record
+
+    def _saw(self, timestamp: float) -> None:
+        """Track the newest record file: the export's age, reported as its database version."""
+        import datetime as dt
+
+        stamp = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if self.newest is None or stamp > self.newest:
+            self.newest = stamp
+
+    def _saw_zip(self, date_time: tuple[int, int, int, int, int, int]) -> None:
+        stamp = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(*date_time)
+        if self.newest is None or stamp > self.newest:
+            self.newest = stamp
 
     def _blobs(self) -> Iterator[tuple[str, bytes]]:
         if self.path.is_dir():
@@ -342,6 +352,7 @@ class OfflineOsvService(VulnerabilityService):  # type: ignore[misc]
                     if name.endswith(".json"):
                         full = os.path.join(folder, name)
                         try:
+                            self._saw(os.path.getmtime(full))
                             if os.path.getsize(full) > MAX_RECORD_BYTES:
                                 self.problems.append(f"{full}: record larger than {MAX_RECORD_BYTES} bytes")
                                 continue
@@ -365,6 +376,7 @@ class OfflineOsvService(VulnerabilityService):  # type: ignore[misc]
                     self.problems.append(f"{info.filename}: record larger than {MAX_RECORD_BYTES} bytes")
                     continue
                 total += info.file_size
+                self._saw_zip(info.date_time)
                 if total > MAX_EXPORT_BYTES:
                     raise ServiceError(f"offline OSV database {self.path} expands beyond {MAX_EXPORT_BYTES} bytes")
                 try:

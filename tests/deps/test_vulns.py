@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import zipfile
 
 import pytest
@@ -180,7 +181,7 @@ def _zip(tmp_path, records, extra=None):
     path = tmp_path / "all.zip"
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for record in records:
-            zf.writestr(f"{record['id']}.json", json.dumps(record))
+            zf.writestr(zipfile.ZipInfo(f"{record['id']}.json", date_time=(2024, 5, 1, 0, 0, 0)), json.dumps(record))
         for name, data in (extra or {}).items():
             zf.writestr(name, data)
     return path
@@ -197,7 +198,10 @@ def test_offline_database(write, tmp_path, layout):
         db = tmp_path / "osv"
         (db / "nested").mkdir(parents=True)
         for record in OFFLINE:
-            (db / "nested" / f"{record['id']}.json").write_text(json.dumps(record))
+            member = db / "nested" / f"{record['id']}.json"
+            member.write_text(json.dumps(record))
+            stamp = dt.datetime(2024, 5, 1, tzinfo=dt.UTC).timestamp()
+            os.utime(member, (stamp, stamp))
     path = write("requirements.txt", REQS)
     from pytest_mlsec.deps import scan
 
