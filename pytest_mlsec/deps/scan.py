@@ -62,19 +62,40 @@ def collect(targets: Sequence[str]) -> Collected:
 
 
 def ignores_from(options: Mapping[str, Any]) -> list[Ignore]:
+    """Vulnerability ignores from config tables, ``ID=REASON[@DATE]`` strings or :class:`Ignore` objects.
+
+    A malformed entry passed in code (config tables are validated earlier) is a usage error,
+    never a silently dropped ignore.
+    """
+    from pytest_mlsec.checks import UsageError
+
+    entries = options.get("ignore_vulns") or ()
+    if isinstance(entries, (str, Mapping, Ignore)):
+        entries = [entries]
     out: list[Ignore] = []
-    for entry in options.get("ignore_vulns") or ():
-        if isinstance(entry, Ignore):
-            out.append(entry)
-        elif isinstance(entry, str):
-            out.append(parse_ignore_arg(entry))
-        elif isinstance(entry, Mapping):
-            expires = entry.get("expires")
-            if isinstance(expires, str):
-                expires = dt.date.fromisoformat(expires)
-            elif isinstance(expires, dt.datetime):
-                expires = expires.date()
-            out.append(Ignore(str(entry["id"]), str(entry["reason"]), expires))
+    for entry in entries:
+        try:
+            if isinstance(entry, Ignore):
+                out.append(entry)
+            elif isinstance(entry, str):
+                out.append(parse_ignore_arg(entry))
+            elif isinstance(entry, Mapping):
+                vuln_id, reason, expires = entry.get("id"), entry.get("reason"), entry.get("expires")
+                if not isinstance(vuln_id, str) or not vuln_id.strip():
+                    raise ValueError(f"ignore_vulns entry {dict(entry)!r} needs an 'id'")
+                if not isinstance(reason, str) or not reason.strip():
+                    raise ValueError(f"ignore of {vuln_id} needs a non-empty 'reason'")
+                if isinstance(expires, dt.datetime):
+                    expires = expires.date()
+                elif isinstance(expires, str):
+                    expires = dt.date.fromisoformat(expires)
+                elif expires is not None and not isinstance(expires, dt.date):
+                    raise ValueError(f"ignore of {vuln_id}: 'expires' must be a date YYYY-MM-DD")
+                out.append(Ignore(vuln_id.strip(), reason.strip(), expires))
+            else:
+                raise ValueError(f"ignore_vulns entry {entry!r} is not ID=REASON[@DATE] or a table")
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     return out
 
 

@@ -201,3 +201,13 @@ def test_missing_pip_audit_fails_closed(write, monkeypatch):
     (failure,) = report.findings
     assert failure.rule_id == "MLSEC-VUL-002"
     assert "pytest-mlsec[audit]" in failure.message
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [[{"id": "GHSA-1"}], [{"reason": "x"}], ["GHSA-1"], [{"id": "GHSA-1", "reason": "r", "expires": "tomorrow"}], [3]],
+)
+def test_bad_ignores_in_code_are_usage_errors(write, bad):
+    path = write("requirements.txt", f"numpy==1.26.4 --hash={H}\n")
+    with pytest.raises(UsageError):
+        assert_pinned_deps(path, vulns=True, osv_url="http://127.0.0.1:9", ignore_vulns=bad)
