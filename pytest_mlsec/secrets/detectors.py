@@ -576,6 +576,8 @@ def judge_assignment(name: str, value: str) -> Literal["password", "key"] | None
     if kind == "key":
         if judge.is_digest_like(value) and not re.search(r"(?:api|secret|access|auth)", name.lower()):
             return None  # cache_token = "<sha256>": a digest under a token-ish name
+        if re.fullmatch(r"[0-9a-fA-F]{1,31}", value):
+            return None  # short hex: an id or a truncated hash, not a key
         return "key" if judge.looks_random(value, min_length=12, min_entropy=3.0) else None
     return None
 

@@ -115,8 +115,8 @@ DOCUMENTED_EXAMPLES = frozenset({"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/
 def is_placeholder(value: str) -> bool:
     """True for values that stand in for a secret rather than being one."""
     text = value.strip().strip("\"'`")
-    if not text or text in DOCUMENTED_EXAMPLES:
-        return True
+    if not text or text in DOCUMENTED_EXAMPLES or "EXAMPLE" in text:
+        return True  # the AWS documentation convention (...EXAMPLE, ...EXAMPLEKEY)
     if text.lower() in PLACEHOLDER_WORDS:
         return True
     if _PLACEHOLDER_RE.match(text):
@@ -144,6 +144,7 @@ def entropy(value: str) -> float:
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _WORDS = re.compile(r"^[A-Za-z]+(?:[-_. ][A-Za-z]+)*$")
+_LOWER_RUN = re.compile(r"[a-z]+")
 _IDENTIFIER = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 _CONSTANT = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 _TOKENISH = re.compile(r"^[A-Za-z0-9+/=_\-.~:!@#$%^&*]+$")
@@ -165,6 +166,14 @@ def is_digest_like(value: str) -> bool:
     if _UUID.match(v):
         return True
     return bool(_HEX.match(v)) and len(v) in (32, 40, 56, 64, 96, 128)
+
+
+def is_wordy(value: str) -> bool:
+    """Long lowercase runs: identifiers and words. Random base62 flips case every ~1.7 characters."""
+    if not any(c.isupper() for c in value):
+        return False  # lowercase+digit tokens have long lowercase runs by chance: no signal here
+    runs = [len(r) for r in _LOWER_RUN.findall(value)]
+    return len(runs) >= 2 and sum(runs) / len(runs) >= 4.5
 
 
 def looks_random(value: str, *, min_length: int = 16, min_entropy: float = 3.2) -> bool:
@@ -189,6 +198,8 @@ def looks_random(value: str, *, min_length: int = 16, min_entropy: float = 3.2) 
             return False  # my-k8s-secret-name, model_v2_final: words, not randomness
     if len(set(v)) < 8:
         return False
+    if is_wordy(v):
+        return False  # XXH3_128bits_withSecretandSeed, modelCheckpointPath2: identifiers made of words
     return entropy(v) >= min_entropy
 
 
@@ -201,6 +212,8 @@ def is_plausible_password(value: str) -> bool:
         return False
     if v.count(" ") >= 2:
         return False  # prose: "Password for the database"
+    if re.fullmatch(r"[A-Za-z_\-]+", v) and re.search(r"(?i)pass|pwd", v):
+        return False  # "challengePassword", "db-password": the name of a field, not its value
     if v.isdigit() and len(v) < 6:
         return False  # ports, counts
     if re.fullmatch(r"(?:~|\.{1,2})?/[\w.\-/]*", v):
