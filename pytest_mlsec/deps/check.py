@@ -149,7 +149,7 @@ class DependencyCheck(BaseCheck):
     def run(self, targets: Sequence[str], context: CheckContext) -> Report:
         from pytest_mlsec.deps import scan
 
-        outcome = scan.run(list(targets), context.options, config_source=context.config.source)
+        outcome = scan.run(list(targets), context.options, config_source=context.config.source, root=str(context.root))
         return Report(
             checks=(self.name,),
             targets=tuple(targets),

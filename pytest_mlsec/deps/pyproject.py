@@ -102,7 +102,12 @@ def _add_pep508(  # noqa: PLR0917 - private helper
         spec = specs.parse_pep508(raw)
     except ValueError as exc:
         out.findings.append(
-            malformed(path, f"invalid requirement {raw[:120]!r} in {section}: {exc}", line, fmt="pyproject.toml")
+            malformed(
+                path,
+                f"invalid requirement {specs.redact_url(raw)[:120]!r} in {section}: {exc}",
+                line,
+                fmt="pyproject.toml",
+            )
         )
         return
     version, reason = (None, "") if spec.url else specs.pinned_version(spec.specifier)

@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from pytest_mlsec.deps import specs
@@ -48,11 +49,23 @@ _ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar.xz", "
 MAX_INCLUDE_DEPTH = 32
 
 
+# Folders an include may resolve into (real paths). A requirements file is untrusted input: an
+# include of /proc/self/environ or ~/.netrc must not make the scanner read it and echo its lines
+# into a CI log. The scan sets the targets and the project root; parsed alone, the including
+# file's folder and the working directory are the boundary.
+INCLUDE_ROOTS: ContextVar[tuple[str, ...] | None] = ContextVar("INCLUDE_ROOTS", default=None)
+
+
+def _inside(real: str, roots: tuple[str, ...]) -> bool:
+    return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
 @dataclass
 class _Context:
     """State shared across one include tree."""
 
     group: str
+    roots: tuple[str, ...] = ()
     active: list[tuple[str, str]] = field(default_factory=list)  # (real path, "file:line") chain
     done: set[tuple[str, str]] = field(default_factory=set)
 
@@ -83,7 +96,8 @@ def logical_lines(text: str) -> Iterator[tuple[int, str]]:
 
 def parse_file(path: str, *, kind: Kind = "requirement", group: str | None = None) -> Parsed:
     """Parse a requirements file and everything it includes."""
-    ctx = _Context(group=group or path)
+    roots = INCLUDE_ROOTS.get() or (os.path.realpath(os.path.dirname(path) or "."), os.path.realpath("."))
+    ctx = _Context(group=group or path, roots=roots)
     out = Parsed()
     _parse_path(path, kind, ctx, out, via=None)
     return out
@@ -93,7 +107,8 @@ def parse_lines(
     lines: Sequence[tuple[int | None, str]], *, source: str, base_dir: str, kind: Kind, group: str
 ) -> Parsed:
     """Parse requirement lines that live inside another format (conda ``pip:``, MLflow python_env)."""
-    ctx = _Context(group=group)
+    roots = INCLUDE_ROOTS.get() or (os.path.realpath(base_dir or "."), os.path.realpath("."))
+    ctx = _Context(group=group, roots=roots)
     out = Parsed()
     for line_no, text in lines:
         _parse_logical(text, line_no, source, base_dir, kind, ctx, out)
@@ -255,6 +270,16 @@ def _include(  # noqa: PLR0917 - private helper
             )
         )
         return
+    if not _inside(real, ctx.roots):
+        out.findings.append(
+            INCLUDE_MISSING.finding(
+                here,
+                f"include {target} resolves outside the scanned project ({real}); it was not read",
+                evidence={"include": target, "chain": chain},
+                key=f"outside:{target}",
+            )
+        )
+        return
     if len(ctx.active) >= MAX_INCLUDE_DEPTH:
         out.findings.append(
             INCLUDE_MISSING.finding(
@@ -370,7 +395,9 @@ def _add_requirement(  # noqa: PLR0917 - private helper
             )
             return
         out.findings.append(
-            malformed(source, f"invalid requirement {text[:120]!r}: {exc}", line_no, fmt="requirements")
+            malformed(
+                source, f"invalid requirement {specs.redact_url(text)[:120]!r}: {exc}", line_no, fmt="requirements"
+            )
         )
         return
     if spec.url:

@@ -29,8 +29,26 @@ class Collected:
     skipped: list[Skipped] = field(default_factory=list)
 
 
-def collect(targets: Sequence[str]) -> Collected:
-    """Parse every supported file under the targets; problems become findings, never exceptions."""
+def collect(targets: Sequence[str], *, root: str | None = None) -> Collected:
+    """Parse every supported file under the targets; problems become findings, never exceptions.
+
+    Includes may resolve anywhere inside the targets or the project ``root`` (default: the
+    working directory), never outside (see ``requirements.INCLUDE_ROOTS``).
+    """
+    from pytest_mlsec.deps.requirements import INCLUDE_ROOTS
+
+    roots = {os.path.realpath(root or ".")}
+    for target in targets:
+        real = os.path.realpath(target)
+        roots.add(real if os.path.isdir(real) else os.path.dirname(real))
+    token = INCLUDE_ROOTS.set(tuple(sorted(roots)))
+    try:
+        return _collect(targets)
+    finally:
+        INCLUDE_ROOTS.reset(token)
+
+
+def _collect(targets: Sequence[str]) -> Collected:
     result = Collected()
     seen: set[str] = set()
     for target in targets:
@@ -114,8 +132,14 @@ class Outcome:
     metadata: dict[str, Any]
 
 
-def run(targets: Sequence[str], options: Mapping[str, Any], *, config_source: str | None = None) -> Outcome:
-    collected = collect(targets)
+def run(
+    targets: Sequence[str],
+    options: Mapping[str, Any],
+    *,
+    config_source: str | None = None,
+    root: str | None = None,
+) -> Outcome:
+    collected = collect(targets, root=root)
     parsed = collected.parsed
     findings = list(parsed.findings)
     require_hashes = options.get("require_hashes")

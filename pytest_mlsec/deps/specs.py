@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 ENV_VAR = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
@@ -148,18 +148,12 @@ def hash_problem(text: str) -> str | None:
     return None
 
 
-def redact_url(url: str) -> str:
-    """Hide credentials embedded in a URL (``https://user:token@host``) before it reaches a report."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return re.sub(r"//[^/@\s]+@", "//***@", url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)(?!git@)[^/@\s]+@", re.IGNORECASE)
+
+
+def redact_url(text: str) -> str:
+    """Hide credentials embedded in URLs (``https://user:token@host``) anywhere in ``text``."""
+    return _CREDENTIALS.sub(r"\g<scheme>***@", text)
 
 
 def normalize_index(url: str) -> str:

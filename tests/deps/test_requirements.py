@@ -301,3 +301,26 @@ def test_requirement_like_tokens_never_raise(tmp_path, tokens):
     path = tmp_path / "requirements.txt"
     path.write_text("".join(tokens), encoding="utf-8")
     run(path)
+
+
+def test_includes_never_leave_the_project(write, tmp_path, monkeypatch):
+    secret = tmp_path.parent / f"{tmp_path.name}-netrc"
+    secret.write_text("machine x login me password hunter2\n")
+    project = tmp_path / "proj"
+    (project / "requirements").mkdir(parents=True)
+    (project / "base.txt").write_text("numpy==1.26.4\n")
+    (project / "requirements" / "dev.txt").write_text(f"-r ../base.txt\n-r {secret}\n-r /proc/self/environ\n")
+    monkeypatch.chdir(project)
+    found = run("requirements/dev.txt", require_hashes=False)
+    outside = by_rule(found, "MLSEC-DEP-015")
+    assert sorted(f.location.line for f in outside) == [2, 3]
+    assert all("resolves outside" in f.message for f in outside)
+    assert "hunter2" not in str([(f.message, f.evidence) for f in found])
+    assert not by_rule(found, "MLSEC-DEP-023")  # base.txt (inside the project) was read and is fine
+
+
+def test_credentials_in_invalid_lines_are_redacted(write):
+    path = write("requirements.txt", "pkg @@ https://user:s3cret@example.com/x.whl\n")
+    found = run(path)
+    assert found
+    assert "s3cret" not in str([(f.message, f.evidence) for f in found])
