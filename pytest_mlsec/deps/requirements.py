@@ -193,7 +193,7 @@ def _parse_logical(  # noqa: PLR0917 - private helper
                 Location(path=source, line=line_no),
                 f"{names} is expanded by pip at install time; the file does not say what is installed",
                 evidence={"variables": list(env_vars), "line": specs.redact_url(line)[:300]},
-                key=f"{','.join(env_vars)}:{specs.guess_name(line) or line[:60]}",
+                key=f"{','.join(env_vars)}:{specs.guess_name(line) or specs.redact_url(line)[:60]}",
             )
         )
     args, option_text = _split_args_options(line)

@@ -13,7 +13,7 @@ import shlex
 from pytest_mlsec.deps import requirements as reqfile
 from pytest_mlsec.deps.model import IndexKind, IndexRef, Parsed
 from pytest_mlsec.deps.rules import PIP_NO_HASHES
-from pytest_mlsec.deps.specs import HEX40, url_kind, vcs_ref
+from pytest_mlsec.deps.specs import HEX40, redact_url, url_kind, vcs_ref
 from pytest_mlsec.findings import Location
 
 _PIP = re.compile(r"^pip(3(\.\d+)?)?$")
@@ -221,13 +221,14 @@ def _install(command: str, args: list[str], *, source: str, line: int | None, co
     # Like Scorecard: a --no-deps install of local paths / wheels or of commit-pinned VCS URLs is pinned.
     self_contained = no_deps and not from_file and packages and all(_pinned_artifact(p) for _, p in packages)
     if installs and not require_hashes and not self_contained:
-        shown = command if len(command) <= 200 else command[:197] + "..."
+        text = redact_url(command)
+        shown = text if len(text) <= 200 else text[:197] + "..."
         out.findings.append(
             PIP_NO_HASHES.finding(
                 Location(path=source, line=line),
                 f"{context}: '{shown}' installs without --require-hashes",
                 evidence={"command": shown},
-                key=f"pip:{' '.join(command.split())[:120]}",
+                key=f"pip:{' '.join(text.split())[:120]}",
             )
         )
 

@@ -605,3 +605,13 @@ def test_dockerfile_add_downloads(write):
         ("MLSEC-DEP-006", 4),
         ("MLSEC-DEP-007", 4),
     ]
+
+
+def test_credentials_in_commands_are_redacted(write):
+    path = write(
+        "Dockerfile",
+        f"FROM x@{DIGEST}\nRUN pip install --index-url https://ci:glpat-SECRET@gitlab.example.com/simple torch==2.3.1\n",
+    )
+    found = run(path)
+    assert rules(found) == ["MLSEC-DEP-012", "MLSEC-DEP-021"]
+    assert "glpat-SECRET" not in json.dumps([f.to_dict() for f in found])
