@@ -5,15 +5,11 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO"
 
-parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(core airflow prefect mlflow)
-status=0
-
 run_core() {
   ensure_core_env
   local bin="$REPO/.venv/bin"
   echo "==> ruff"
-  "$bin/ruff" check pytest_mlsec tests benchmarks examples
+  "$bin/ruff" check pytest_mlsec tests benchmarks examples integrations
   "$bin/ruff" format --check pytest_mlsec
   echo "==> mypy --strict pytest_mlsec"
   "$bin/mypy"
@@ -23,19 +19,31 @@ run_core() {
   "$bin/mlsec" deps requirements/ integrations/ pyproject.toml
 }
 
-for part in "${parts[@]}"; do
-  case "$part" in
-    core) run_core || status=1 ;;
-    airflow | prefect | mlflow)
-      ensure_uv
-      echo "==> integration: $part"
-      bash "$REPO/integrations/$part/run-tests.sh" || status=1
-      ;;
-    *) echo "unknown part: $part (core, airflow, prefect, mlflow)" >&2; exit 2 ;;
-  esac
-done
+run_integration() {
+  ensure_uv
+  echo "==> integration: $1"
+  bash "$REPO/integrations/$1/run-tests.sh"
+}
 
-if [ "$status" -ne 0 ]; then
-  echo "==> FAILED" >&2
+if [ $# -eq 1 ]; then
+  case "$1" in
+    core) run_core ;;
+    airflow | prefect | mlflow) run_integration "$1" ;;
+    *) echo "unknown part: $1 (core, airflow, prefect, mlflow)" >&2; exit 2 ;;
+  esac
+  exit 0
 fi
-exit "$status"
+
+# Several parts: each runs in its own process (so `set -e` applies inside it), all of them run,
+# and the suite fails if any part failed.
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=(core airflow prefect mlflow)
+failed=()
+for part in "${parts[@]}"; do
+  bash "$0" "$part" || failed+=("$part")
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "==> FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "==> all parts passed: ${parts[*]}"
