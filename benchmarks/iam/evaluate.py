@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.iam.cases import CASES  # noqa: E402
-from pytest_mlsec.iam.runner import run_iam  # noqa: E402
+from benchmarks.iam.cases import CASES
+from pytest_mlsec.iam.runner import run_iam
 
 
 def main() -> int:

@@ -27,7 +27,7 @@ from pytest_mlsec.iam.catalogue import (
     SELF_SERVICE,
 )
 from pytest_mlsec.iam.catalogue import Path as EscPath
-from pytest_mlsec.iam.evaluate import Grant, PrincipalView, StatementIndex, is_broad, key_scopes
+from pytest_mlsec.iam.evaluate import Grant, PrincipalView, StatementIndex, applicable, is_broad, key_scopes
 from pytest_mlsec.iam.model import Policy, Principal, Statement
 from pytest_mlsec.iam.trust import trust_findings
 from pytest_mlsec.rules import Rule
@@ -674,21 +674,36 @@ class Analyzer:
         )
 
     # ------------------------------------------------------------------ needed / used
+    def _granted_actions(self, view: PrincipalView, stmt: Statement) -> frozenset[str]:
+        """Every action ``stmt`` really grants this principal: set operations, no per-action grants
+        unless the statement names specific resources (then the ARN type must fit the action)."""
+        reach = self._live(view, stmt, self.index.granted_set(stmt))
+        if stmt.not_resource or any(set(r) <= {"*", "?"} for r in stmt.resources):
+            return reach
+        out = set()
+        for a in reach:
+            info = self.db.info(a)
+            if info is None or (info.supports_resources and any(applicable(info, r) for r in stmt.resources)):
+                out.add(a)
+        return frozenset(out)
+
     def _beyond_needed(self, view: PrincipalView) -> None:
         assert self.needed is not None
-        per_stmt: dict[int, tuple[Statement, list[str], list[str]]] = {}
-        for action, grants in view.allowed_actions().items():
-            if action in NECESSARY_ON_STAR and not self.needed.action_needed(action):
-                pass
-            for g in grants:
-                entry = per_stmt.setdefault(id(g.statement), (g.statement, [], []))
-                if not self.needed.action_needed(g.action):
-                    entry[1].append(g.action)
-                else:
-                    extra = [r for r in g.resources if not self.needed.covers(g.action, r)]
-                    if extra:
-                        entry[2].append(f"{g.action} on {', '.join(extra)}")
-        for stmt, actions, resources in per_stmt.values():
+        needed_set = frozenset().union(*(self.db.expand(a) for a, _ in self.needed.entries))
+        per_stmt: list[tuple[Statement, list[str], list[str]]] = []
+        for stmt in view.allows:
+            reach = self._granted_actions(view, stmt)
+            actions = sorted(self.db.canonical(a) for a in reach - needed_set)
+            resources = []
+            for a in sorted(reach & needed_set):
+                g = self._grant(view, stmt, a)
+                if g is None:
+                    continue
+                extra = [r for r in g.resources if not self.needed.covers(g.action, r)]
+                if extra:
+                    resources.append(f"{g.action} on {', '.join(extra)}")
+            per_stmt.append((stmt, actions, resources))
+        for stmt, actions, resources in per_stmt:
             if not actions and not resources:
                 continue
             parts = []
@@ -716,15 +731,15 @@ class Analyzer:
     def _unused(self, view: PrincipalView) -> None:
         assert self.used is not None
         used = self.used
-        per_stmt: dict[int, tuple[Statement, list[str]]] = {}
-        for action, grants in view.allowed_actions().items():
-            if action in used:
-                continue
-            for g in grants:
-                per_stmt.setdefault(id(g.statement), (g.statement, []))[1].append(g.action)
+        per_stmt: list[tuple[Statement, list[str]]] = []
+        used_keys = frozenset(used)
+        for stmt in view.allows:
+            unused = self._granted_actions(view, stmt) - used_keys
+            if unused:
+                per_stmt.append((stmt, sorted(self.db.canonical(a) for a in unused)))
         minimal = minimal_policy(used, self.db)
         self.minimal_policies[view.principal.arn or view.principal.name] = minimal
-        for stmt, actions in per_stmt.values():
+        for stmt, actions in per_stmt:
             self._add(
                 ("unused", view.principal.name, id(stmt)),
                 _Pending(

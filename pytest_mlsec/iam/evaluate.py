@@ -262,6 +262,7 @@ class StatementIndex:
         self.db = db
         self._sets: dict[int, frozenset[str]] = {}
         self._granted: dict[int, frozenset[str]] = {}
+        self._by_shape: dict[tuple[str, ...], frozenset[str]] = {}
 
     def expanded(self, stmt: Statement) -> frozenset[str]:
         key = id(stmt)
@@ -269,8 +270,11 @@ class StatementIndex:
         if cached is None:
             if len(stmt.actions) == 1:
                 cached = self.db.expand(stmt.actions[0])
-            else:
-                cached = frozenset().union(*(self.db.expand(a) for a in stmt.actions))
+            else:  # identical action lists (common across policies) share one set
+                shape = tuple(sorted({a.lower() for a in stmt.actions}))
+                cached = self._by_shape.get(shape)
+                if cached is None:
+                    cached = self._by_shape[shape] = frozenset().union(*(self.db.expand(a) for a in shape))
             self._sets[key] = cached
         return cached
 
@@ -285,9 +289,9 @@ class StatementIndex:
         s = self.expanded(stmt)
         if not stmt.not_action:
             return s
-        cached = self._granted.get(id(stmt))
-        if cached is None:
-            cached = self._granted[id(stmt)] = self.db.all_actions - s
+        cached = self._granted.get(id(s))
+        if cached is None:  # keyed by the (shared) expanded set: one complement per distinct NotAction
+            cached = self._granted[id(s)] = self.db.all_actions - s
         return cached
 
 
