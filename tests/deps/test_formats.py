@@ -610,7 +610,8 @@ def test_dockerfile_add_downloads(write):
 def test_credentials_in_commands_are_redacted(write):
     path = write(
         "Dockerfile",
-        f"FROM x@{DIGEST}\nRUN pip install --index-url https://ci:glpat-SECRET@gitlab.example.com/simple torch==2.3.1\n",
+        f"FROM x@{DIGEST}\n"
+        "RUN pip install --index-url https://ci:glpat-SECRET@gitlab.example.com/simple torch==2.3.1\n",
     )
     found = run(path)
     assert rules(found) == ["MLSEC-DEP-012", "MLSEC-DEP-021"]
