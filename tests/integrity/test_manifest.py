@@ -313,3 +313,13 @@ def test_from_json_never_raises_anything_but_manifest_error(value: object) -> No
 def test_round_trip_any_valid_manifest(entries: list[tuple[str, int, bytes]]) -> None:
     m = Manifest("sha256", tuple(FileDigest(p, s, d.hex()) for p, s, d in entries))
     assert Manifest.from_json(m.to_json()) == m
+
+
+def test_special_file_is_unverifiable(model_dir: Path) -> None:
+    m = create_manifest(model_dir)
+    os.mkfifo(model_dir / "pipe")
+    findings = verify_manifest(model_dir, m)
+    assert rule_ids(findings) == [R.UNVERIFIABLE_ENTRY.id]
+    assert findings[0].evidence["entry"] == "special"
+    with pytest.raises(ManifestError, match="not a regular file"):
+        create_manifest(model_dir)
