@@ -34,7 +34,7 @@ _SAFE_MEDIA = (
     (b"MZ", "pe"),
 )
 _NAME_DATA = re.compile(
-    r"(\.data-\d{5}-of-\d{5}$|\.index$|\.msgpack$|\.model$|\.spm$|\.tflite$|\.ot$|\.arrow$|\.parquet$|"
+    r"(\.data-\d{5}-of-\d{5}$|\.index$|\.pb$|\.msgpack$|\.model$|\.spm$|\.tflite$|\.ot$|\.arrow$|\.parquet$|"
     r"\.wav$|\.mp3$|\.flac$|\.png$|\.jpe?g$|\.webp$|\.bmp$|\.ico$|\.ttf$|\.woff2?$|\.mlmodel$|\.engine$|"
     r"\.tokenizer$|\.vocab$|\.bpe$|\.sentencepiece$|\.faiss$|\.ann$|\.ggml$|\.llamafile$|\.trt$|\.plan$)",
     re.IGNORECASE,
