@@ -136,6 +136,7 @@ class Analyzer:
         self.minimal_policies: dict[str, Any] = {}
         self._touched: list[tuple[tuple[Any, ...], frozenset[str] | None]] | None = None
         self._hint: frozenset[str] | None = None
+        self._holders: dict[str, list[Statement]] | None = None
         self._memo: dict[int, tuple[list[tuple[tuple[Any, ...], frozenset[str] | None]], bool]] = {}
         self._wp = db.by_level("W") | db.by_level("P")
         self._risky = self._wp | DATA_READ
@@ -307,7 +308,7 @@ class Analyzer:
         if memo is None:
             self._touched = []
             try:
-                admin = self._statement(PrincipalView(principal, self.index, ignore_denies=True), stmt)
+                admin = self._statement(view.without_denies(), stmt)
                 memo = self._memo[id(stmt)] = (self._touched, admin)
             finally:
                 self._touched = None
@@ -593,17 +594,29 @@ class Analyzer:
         """Every effective grant of ``action`` for this principal (base grants shared across principals)."""
         low = action.lower()
         out = []
-        for stmt in view.allows:
-            if self.index.matches(stmt, low):
+        holders = self._holders.get(low) if self._holders is not None else None
+        for stmt in holders if holders is not None else view.allows:
+            if holders is not None or self.index.matches(stmt, low):
                 g = self._grant(view, stmt, low)
                 if g is not None:
                     out.append(g)
         return out
 
     def _escalation(self, view: PrincipalView) -> None:
-        relevant = view.candidate_actions(ESCALATION_ACTIONS)
+        holders: dict[str, list[Statement]] = {}
+        for stmt in view.allows:
+            for a in self.index.granted_set(stmt) & ESCALATION_ACTIONS:
+                holders.setdefault(a, []).append(stmt)
+        relevant = set(holders)
         if not relevant:
             return
+        self._holders = holders
+        try:
+            self._escalation_paths(view, relevant)
+        finally:
+            self._holders = None
+
+    def _escalation_paths(self, view: PrincipalView, relevant: set[str]) -> None:
         principal = view.principal
         for path in ESCALATION_PATHS:
             if not all(any(a in relevant for a in group) for group in path.groups):

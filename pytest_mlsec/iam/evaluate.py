@@ -333,6 +333,18 @@ class PrincipalView:
             self.has_boundary = False
         self._cache: dict[str, list[Grant]] = {}
         self._filters: DenyFilters | None = None
+        self._bare: PrincipalView | None = None
+
+    def without_denies(self) -> PrincipalView:
+        """The same principal with Denies and boundary ignored (for shared statement evaluation)."""
+        if not self.denies and not self.has_boundary:
+            return self
+        if self._bare is None:
+            bare = PrincipalView.__new__(PrincipalView)
+            bare.__dict__.update(self.__dict__)
+            bare.denies, bare.has_boundary, bare._cache, bare._filters = [], False, {}, None
+            self._bare = bare
+        return self._bare
 
     def filters(self) -> DenyFilters:
         if self._filters is None:

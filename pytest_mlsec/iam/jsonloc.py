@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import bisect
 import json
+import re
 from collections.abc import Sequence
 
 _DECODER = json.JSONDecoder()
-_WS = " \t\r\n"
+_WS_RUN = re.compile(r"[ \t\r\n]*")
 
 Pointer = tuple[str | int, ...]
 
@@ -28,11 +29,8 @@ class LineIndex:
         self._offsets: dict[tuple[str | int, ...], int | None] = {}
 
     def _skip_ws(self, i: int) -> int:
-        text = self.text
-        n = len(text)
-        while i < n and text[i] in _WS:
-            i += 1
-        return i
+        m = _WS_RUN.match(self.text, i)
+        return m.end() if m else i
 
     def _members(self, start: int) -> dict[str | int, int]:
         """Offsets of the values directly inside the container starting at ``start``."""
