@@ -17,7 +17,9 @@ HEAVY = ("boto3", "botocore", "numpy", "safetensors", "pip_audit", "airflow", "p
 
 def one_run() -> tuple[float, list[str]]:
     code = "import pytest, sys; sys.stderr.write('---MARK---\\n'); import pytest_mlsec.plugin"
-    err = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True).stderr
+    err = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True
+    ).stderr
     after = err.split("---MARK---", 1)[1]
     total_us = 0
     modules = []
@@ -37,7 +39,10 @@ def main() -> None:
     heavy = [m for m in modules if m.split(".")[0] in HEAVY]
     print(f"modules imported by the plugin beyond pytest: {len(modules)}")
     print("  " + ", ".join(modules))
-    print(f"self time of those imports: median {statistics.median(times):.1f} ms (min {min(times):.1f}, max {max(times):.1f})")
+    print(
+        f"self time of those imports: median {statistics.median(times):.1f} ms "
+        f"(min {min(times):.1f}, max {max(times):.1f})"
+    )
     if heavy:
         print(f"HEAVY MODULES IMPORTED: {heavy}")
         sys.exit(1)
