@@ -31,6 +31,7 @@ class Statement:
     sid: str = ""
     pointer: Pointer = ()
     policy: Policy | None = field(default=None, repr=False)
+    _line: int | None = field(default=-1, repr=False, compare=False)
 
     @property
     def allow(self) -> bool:
@@ -48,7 +49,9 @@ class Statement:
         return f"{where} statement {self.index}{sid}{at}"
 
     def line(self) -> int | None:
-        return self.policy.line_of(self.pointer) if self.policy else None
+        if self._line == -1:
+            self._line = self.policy.line_of(self.pointer) if self.policy else None
+        return self._line
 
     def source_json(self) -> dict[str, Any]:
         """The statement as JSON again (for evidence and minimal-policy output)."""
