@@ -234,3 +234,7 @@ class BaseCheck:
 
     def validate_options(self, options: Mapping[str, Any], *, source: str, key: str) -> None:
         return None
+
+    def runs_without_targets(self, options: Mapping[str, Any]) -> bool:
+        """True when these options name something to check by themselves (``deps --installed``)."""
+        return False

@@ -223,10 +223,12 @@ def _run_check(args: argparse.Namespace, config: Config, progress: _Progress) ->
     from pytest_mlsec.engine import run_check
 
     name = args._name
+    check = registry().check(name)
+    options = check.options_from_args(args)
     targets = list(args.targets) or list(config.configured_targets(name))
-    if not targets:
+    runs_alone = getattr(check, "runs_without_targets", None)
+    if not targets and not (runs_alone is not None and runs_alone(options)):
         raise UsageError(f"no targets: give TARGET arguments or list them under [tool.mlsec.targets] {name} = [...]")
-    options = registry().check(name).options_from_args(args)
     return run_check(name, targets, config=config, progress=progress, **options)
 
 

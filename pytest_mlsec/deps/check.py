@@ -146,6 +146,9 @@ class DependencyCheck(BaseCheck):
                     source, f"{key}.ignore_vulns[{i}]", f"'expires' must be a date YYYY-MM-DD, got {expires!r}"
                 ) from None
 
+    def runs_without_targets(self, options: Mapping[str, Any]) -> bool:
+        return bool(options.get("installed"))
+
     def run(self, targets: Sequence[str], context: CheckContext) -> Report:
         from pytest_mlsec.deps import scan
 

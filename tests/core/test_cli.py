@@ -141,3 +141,9 @@ def test_rules_lists_every_rule(project: Path, capsys: pytest.CaptureFixture[str
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["--version"]) == 0
     assert "pytest-mlsec" in capsys.readouterr().out
+
+
+def test_a_check_may_run_without_targets_when_its_options_name_one(project: Path) -> None:
+    # `mlsec deps --installed` checks this interpreter's environment: no TARGET needed.
+    assert run(["deps", "--installed", "--fail-on", "critical"]) in (0, 1)
+    assert run(["deps"]) == 2
