@@ -2,9 +2,11 @@
 
     .venv/bin/python benchmarks/iam/generate.py benchmarks/data/iam
 
-Deterministic (seeded). Roles look like ML estates: SageMaker execution roles, pipeline roles,
-CI roles; policies mix explicit actions, prefix wildcards, service wildcards, scoped and
-unscoped PassRole, Denies, NotAction, conditions, and a few admin grants.
+Deterministic (seeded). Two variants: documents decoded (as the AWS CLI writes them; what
+cloudsplaining and parliament can read) and URL-encoded inline documents (as the raw API
+returns). Roles look like ML estates: SageMaker execution roles, pipeline roles, CI roles;
+policies mix explicit actions, prefix wildcards, service wildcards, scoped and unscoped
+PassRole, Denies, NotAction, conditions, and a few admin grants.
 """
 
 from __future__ import annotations
@@ -144,7 +146,9 @@ def trust(rng: random.Random) -> dict:
     }
 
 
-def authorization_details(n_roles: int = 2000, n_policies: int = 2000, seed: int = 7) -> dict:
+def authorization_details(
+    n_roles: int = 2000, n_policies: int = 2000, seed: int = 7, url_encoded: bool = False
+) -> dict:
     rng = random.Random(seed)
     policies = []
     for i in range(n_policies):
@@ -168,15 +172,12 @@ def authorization_details(n_roles: int = 2000, n_policies: int = 2000, seed: int
     for i in range(n_roles):
         name = f"ml-role-{i:04d}"
         attached = rng.sample(range(n_policies), rng.randint(1, 4))
-        inline = [
-            {
-                "PolicyName": f"inline-{j}",
-                "PolicyDocument": urllib.parse.quote(json.dumps(document(rng)))
-                if rng.random() < 0.3
-                else document(rng),
-            }
-            for j in range(rng.randint(0, 2))
-        ]
+        inline = []
+        for j in range(rng.randint(0, 2)):
+            encode = rng.random() < 0.3  # the raw IAM API returns inline documents URL-encoded
+            doc = document(rng)
+            body = urllib.parse.quote(json.dumps(doc)) if encode and url_encoded else doc
+            inline.append({"PolicyName": f"inline-{j}", "PolicyDocument": body})
         roles.append(
             {
                 "Path": "/service-role/",
@@ -198,7 +199,11 @@ def authorization_details(n_roles: int = 2000, n_policies: int = 2000, seed: int
 def main() -> None:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/data/iam")
     out.mkdir(parents=True, exist_ok=True)
+    # As the AWS CLI writes it (documents decoded): the file every tool is compared on.
     (out / "auth-details-2000.json").write_text(json.dumps(authorization_details(), indent=2), encoding="utf-8")
+    # As the raw API returns it (30% of inline documents URL-encoded): only our check reads this one.
+    encoded = authorization_details(url_encoded=True)
+    (out / "auth-details-2000-encoded.json").write_text(json.dumps(encoded, indent=2), encoding="utf-8")
     star = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     (out / "action-star.json").write_text(json.dumps(star, indent=2), encoding="utf-8")
     print(f"wrote {out}")
