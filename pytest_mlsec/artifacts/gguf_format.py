@@ -92,6 +92,26 @@ class _Reader:
         value: int | float | bool = struct.unpack(self.endian + fmt, self.take(size))[0]
         return value
 
+    def skip_strings(self, count: int, wide: bool) -> None:
+        """Skip ``count`` length-prefixed strings (token lists: 100k+ entries) without copying them."""
+        prefix = 8 if wide else 4
+        length_of = struct.Struct(self.endian + ("Q" if wide else "I")).unpack_from
+        size = self.source.size
+        for _ in range(count):
+            rel = self.pos - self._buf_start
+            if rel < 0 or rel + prefix > len(self._buf):
+                self._buf = self.source.read(self.pos, self._CHUNK)
+                self._buf_start = self.pos
+                rel = 0
+                if len(self._buf) < prefix:
+                    raise GGUFError(f"truncated string length at offset {self.pos}")
+            n = length_of(self._buf, rel)[0]
+            if n > MAX_STRING_BYTES:
+                raise GGUFError(f"string of {n} bytes at offset {self.pos} exceeds the {MAX_STRING_BYTES}-byte bound")
+            self.pos += prefix + n
+            if self.pos > size:
+                raise GGUFError(f"truncated string at offset {self.pos - n}")
+
     def u32(self) -> int:
         return int(self.unpack("I"))
 
@@ -173,11 +193,11 @@ def _array(r: _Reader, wide: bool, depth: int, *, collect: bool) -> Iterator[str
         raise GGUFError(f"array of {count} items exceeds the bound of {MAX_ARRAY_ITEMS}")
     if itype in _SCALARS:
         r.skip(count * _SCALARS[itype][1])
+    elif itype == _STRING and not collect:
+        r.skip_strings(count, wide)
     elif itype == _STRING:
         for _ in range(count):
-            raw = r.string(MAX_STRING_BYTES, wide)
-            if collect:
-                yield raw.decode("utf-8", "replace")
+            yield r.string(MAX_STRING_BYTES, wide).decode("utf-8", "replace")
     elif itype == _ARRAY:
         for _ in range(count):
             yield from _array(r, wide, depth + 1, collect=collect)

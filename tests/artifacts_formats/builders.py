@@ -49,8 +49,7 @@ def gguf(kv: Iterable[tuple[str, int, Any]], *, version: int = 3, tensors: int =
         elif vtype == GGUF_ARRAY:
             itype, values = value
             out += struct.pack("<IQ", itype, len(values))
-            for v in values:
-                out += _gstr(v) if itype == GGUF_STRING else struct.pack("<I", v)
+            out += b"".join(_gstr(v) if itype == GGUF_STRING else struct.pack("<I", v) for v in values)
         else:
             raise ValueError(vtype)
     return out
