@@ -192,7 +192,7 @@ def test_header_fields_are_read() -> None:
         b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 1) + b"k" + struct.pack("<I", 77),
         gguf_model(CHATML)[:-10],
         gguf_model(None)[:200],  # cut inside the token array (the fast skipping path)
-        gguf([("tokenizer.ggml.tokens", GGUF_ARRAY, (GGUF_STRING, ["a"]))])[:-1] + struct.pack("<Q", 1 << 40),
+        gguf([("tokenizer.ggml.tokens", GGUF_ARRAY, (GGUF_STRING, ["a"]))])[:-9] + struct.pack("<Q", 1 << 40) + b"a",
         b"NOTG" + bytes(30),
     ],
 )
