@@ -173,6 +173,12 @@ def scan_saved_model_pb(
     for graph in graphs:
         for node in graph.order:
             where = Location(path=location.path, member=location.member, offset=node.offset, resource=location.resource)
+            if (
+                node.op == "ImmutableConst"
+                and node.strings
+                and all(v.startswith("memmapped_package://") for v in node.strings)
+            ):
+                continue  # memmapped graphs (TF mobile) read their own package, not an arbitrary file
             if node.op in RISKY_OPS and (node.op, node.name) not in reported:
                 reported.add((node.op, node.name))
                 what, severity = RISKY_OPS[node.op]

@@ -118,8 +118,12 @@ def onnx_model(initializers: Iterable[bytes] = (), nodes: Iterable[bytes] = (), 
     return model
 
 
-def tf_node(name: str, op: str, inputs: Iterable[str] = (), string_value: str | None = None) -> bytes:
+def tf_node(
+    name: str, op: str, inputs: Iterable[str] = (), string_value: str | None = None, attr_s: str | None = None
+) -> bytes:
     msg = pb_bytes(1, name) + pb_bytes(2, op) + b"".join(pb_bytes(3, i) for i in inputs)
+    if attr_s is not None:  # AttrValue.s, e.g. ImmutableConst memory_region_name
+        msg += pb_bytes(5, pb_bytes(1, "memory_region_name") + pb_bytes(2, pb_bytes(2, attr_s)))
     if string_value is not None:
         tensor = pb_int(1, 7) + pb_bytes(8, string_value)  # dtype DT_STRING, string_val
         msg += pb_bytes(5, pb_bytes(1, "value") + pb_bytes(2, pb_bytes(8, tensor)))

@@ -175,3 +175,10 @@ def test_tf_garbage_is_one_unreadable_finding(data: bytes) -> None:
     findings = run(scan_saved_model_pb, data, "saved_model.pb")
     assert rule_ids(findings) == {TF_BAD}
     assert len(findings) == 1
+
+
+def test_immutable_const_memmapped_package_is_clean_arbitrary_file_is_not() -> None:
+    ok = tf_graph([tf_node("w", "ImmutableConst", attr_s="memmapped_package://weights")])
+    assert run(scan_saved_model_pb, ok, "frozen.pb") == []
+    bad = tf_graph([tf_node("w", "ImmutableConst", attr_s="/home/user/.ssh/id_rsa")])
+    assert rule_ids(run(scan_saved_model_pb, bad, "frozen.pb")) == {TF_RISKY}
