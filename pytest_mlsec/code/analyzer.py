@@ -103,24 +103,22 @@ _SOURCE_METHODS = frozenset({"read", "read_text", "readline", "readlines", "json
 _SOURCE_ATTRS = frozenset({"os.environ", "sys.argv"})
 
 
-class _Imports(ast.NodeVisitor):
-    def __init__(self) -> None:
-        self.aliases: dict[str, str] = {}
-
-    def visit_Import(self, node: ast.Import) -> None:
-        for a in node.names:
-            if a.asname:
-                self.aliases[a.asname] = a.name
-            else:
-                top = a.name.split(".")[0]
-                self.aliases.setdefault(top, top)
-
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        if node.level or not node.module:
-            return
-        for a in node.names:
-            if a.name != "*":
-                self.aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+def _collect_imports(nodes: Iterable[ast.AST]) -> dict[str, str]:
+    """Local name -> imported dotted name, from ``import x as y`` and ``from x import y as z``."""
+    aliases: dict[str, str] = {}
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.asname:
+                    aliases[a.asname] = a.name
+                else:
+                    top = a.name.split(".")[0]
+                    aliases.setdefault(top, top)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            for a in node.names:
+                if a.name != "*":
+                    aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+    return aliases
 
 
 def _canonical(name: str) -> str:
@@ -135,12 +133,11 @@ class Analyzer:
     """Hazards of one module (or notebook cell)."""
 
     def __init__(self, tree: ast.AST, aliases: dict[str, str] | None = None) -> None:
-        imports = _Imports()
-        imports.visit(tree)
-        self.aliases = {**(aliases or {}), **imports.aliases}
+        self.nodes = list(ast.walk(tree))  # one traversal, shared by every pass
+        self.aliases = {**(aliases or {}), **_collect_imports(self.nodes)}
         self.tree = tree
         self.tainted: set[str] = set()
-        self._taint(tree)
+        self._tainted_ready = False
 
     # -- name resolution ---------------------------------------------------------------------
 
@@ -174,7 +171,7 @@ class Analyzer:
 
     def _taint(self, tree: ast.AST) -> None:
         assigns: list[tuple[list[ast.expr], ast.AST]] = []
-        for node in ast.walk(tree):
+        for node in self.nodes:
             if isinstance(node, ast.Assign):
                 assigns.append((node.targets, node.value))
             elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:
@@ -187,20 +184,28 @@ class Analyzer:
                         assigns.append(([item.optional_vars], item.context_expr))
             elif isinstance(node, ast.NamedExpr):
                 assigns.append(([node.target], node.value))
-        for _ in range(4):  # a few rounds reach a fixpoint for realistic code
-            before = len(self.tainted)
-            for targets, value in assigns:
-                if self._is_source(value):
-                    for target in targets:
-                        self.tainted.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
-            if len(self.tainted) == before:
-                break
+        # Each assignment is summarised once (direct source? which names does it read?), then the
+        # fixpoint is plain set algebra: linear in the module size, whatever the number of rounds.
+        self.tainted = set()
+        summaries = []
+        for targets, value in assigns:
+            direct = self._is_source(value)
+            reads = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
+            written = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            summaries.append((direct, reads, written))
+        changed = True
+        while changed:
+            changed = False
+            for direct, reads, written in summaries:
+                if (direct or reads & self.tainted) and not written <= self.tainted:
+                    self.tainted |= written
+                    changed = True
 
     # -- rules ---------------------------------------------------------------------------------
 
     def hits(self) -> list[Hit]:
         found: list[Hit] = []
-        for node in ast.walk(self.tree):
+        for node in self.nodes:
             if isinstance(node, ast.Call):
                 found.extend(self._call(node))
             elif isinstance(node, ast.Dict):
@@ -280,6 +285,9 @@ class Analyzer:
     def _eval(self, node: ast.Call, name: str, at: tuple[int, int]) -> Iterable[Hit]:
         if not node.args or isinstance(node.args[0], ast.Constant):
             return
+        if not self._tainted_ready:  # only modules that call eval/exec pay for the taint pass
+            self._taint(self.tree)
+            self._tainted_ready = True
         if self._is_source(node.args[0]):
             short = name.rsplit(".", 1)[-1]
             yield Hit(R.EVAL_CONFIG, *at, short, f"{short}() of a value derived from loaded data or input")
@@ -396,9 +404,7 @@ def parse(source: str, filename: str) -> ast.AST:
 
 def imports_of(tree: ast.AST) -> dict[str, str]:
     """Local name -> imported name, for sharing imports between notebook cells."""
-    imports = _Imports()
-    imports.visit(tree)
-    return imports.aliases
+    return _collect_imports(ast.walk(tree))
 
 
 def analyse(source: str | ast.AST, filename: str, aliases: dict[str, str] | None = None) -> list[Hit]:
