@@ -9,6 +9,7 @@ files, Dockerfiles and the process environment alike.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Iterator
@@ -166,6 +167,14 @@ def check(path: str, text: str) -> list[Finding]:
 
 def _add(path: str, ins: Instruction) -> Iterator[Finding]:
     flags, words = _flags(ins.args)
+    exec_form = ins.args[len(" ".join(flags)) :].strip() if flags else ins.args
+    if exec_form.startswith("["):  # ADD ["https://...", "/dest"]
+        try:
+            parsed = json.loads(exec_form)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list) and all(isinstance(w, str) for w in parsed):
+            words = parsed
     if any(f.startswith("--checksum=") for f in flags):
         return
     for word in words[:-1] if len(words) > 1 else words:

@@ -216,9 +216,10 @@ def test_dockerfile_add_url(tmp_path: Path) -> None:
         "ADD https://example.invalid/model.tar.gz /models/\n"
         "ADD --checksum=sha256:" + "ab" * 32 + " https://example.invalid/x.tgz /x\n"
         "ADD ./src /app/src\n"
+        'ADD --chown=app ["https://example.invalid/tok.json", "/etc/tok.json"]\n'
     )
-    [f] = dockerfile(tmp_path, text).findings
-    assert (f.rule_id, f.location.line) == ("MLSEC-ENV-011", 3)
+    found = dockerfile(tmp_path, text).findings
+    assert [(f.rule_id, f.location.line) for f in found] == [("MLSEC-ENV-011", 3), ("MLSEC-ENV-011", 6)]
 
 
 def test_dockerfile_secrets_in_env_and_arg(tmp_path: Path) -> None:
