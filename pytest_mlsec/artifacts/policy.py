@@ -19,7 +19,7 @@ from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 # Modules that are the same object under another name (os.system *is* posix.system).
 MODULE_ALIASES: dict[str, str] = {
@@ -139,7 +139,7 @@ class AllowList:
 @lru_cache(maxsize=1)
 def builtin_allow_list() -> AllowList:
     """The shipped allow-list, parsed once."""
-    text = resources.files("pytest_mlsec.artifacts").joinpath("data/safe_globals.toml").read_text("utf-8")
+    text = (Path(__file__).parent / "data" / "safe_globals.toml").read_text("utf-8")
     data = tomllib.loads(text)
     exact: dict[str, str] = {}
     for entry in data.get("entry", []):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +56,8 @@ class SpoolSource:
             self._chunks.append(data)
             self._mem += len(data)
             if self._mem > _SPOOL_IN_MEMORY:
+                import tempfile  # only for large members: keeps start-up light
+
                 self._file = tempfile.TemporaryFile(prefix="mlsec-")  # noqa: SIM115 - closed by close()
                 for chunk in self._chunks:
                     self._file.write(chunk)
