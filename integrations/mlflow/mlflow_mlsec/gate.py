@@ -9,6 +9,7 @@ is hashed on a second thread while the checks run, so a big model costs about
 from __future__ import annotations
 
 import base64
+import json
 import time
 import zlib
 from collections.abc import Mapping, Sequence
@@ -36,6 +37,7 @@ TAG_CHECKS = "mlsec.checks"
 TAG_MAX_SEVERITY = "mlsec.max_severity"
 TAG_VALUE_LIMIT = 100_000  # MLflow's MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH
 MAX_MANIFEST_PARTS = 256
+PLAIN_MANIFEST_LIMIT = 16_000
 COMPRESSED_MARKER = "zlib+base64;parts="
 
 VERDICT_ACCEPTED = "accepted"
@@ -170,9 +172,13 @@ def fail_closed(resource: str, exc: BaseException, threshold: Severity) -> Verdi
 
 
 def manifest_tags(manifest: Manifest) -> dict[str, str]:
-    """Store the manifest in tags: plain JSON when it fits one tag, else compressed and split."""
-    text = manifest.to_json()
-    if len(text) <= TAG_VALUE_LIMIT:
+    """Store the manifest in tags: compact JSON when small, else compressed and split.
+
+    Tags travel with every ``search_model_versions`` response, so anything above
+    ``PLAIN_MANIFEST_LIMIT`` characters is compressed (and split over as many tags as needed).
+    """
+    text = json.dumps(manifest.to_dict(), sort_keys=True, separators=(",", ":"))
+    if len(text) <= PLAIN_MANIFEST_LIMIT:
         return {TAG_MANIFEST: text}
     packed = base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
     parts = [packed[i : i + TAG_VALUE_LIMIT] for i in range(0, len(packed), TAG_VALUE_LIMIT)]

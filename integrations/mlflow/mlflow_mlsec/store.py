@@ -78,10 +78,10 @@ def _tool_version() -> str:
     return f"pytest-mlsec {CORE_VERSION}; mlflow-mlsec {__version__}"
 
 
-def _is_prompt(tags: Sequence[Any] | None, source: str) -> bool:
+def _is_prompt(tags: Sequence[Any] | dict[str, str] | None, source: str) -> bool:
     from mlflow.prompt.constants import _PROMPT_SOURCE_PLACEHOLDERS
 
-    values = {t.key: t.value for t in tags or ()}
+    values = dict(tags) if isinstance(tags, dict) else {t.key: t.value for t in tags or ()}
     is_prompt = str(values.get(_PROMPT_TAG, "false")).lower() == "true"
     # A prompt has no artifacts; a "prompt" that points at real artifacts is scanned like a model.
     return is_prompt and source in _PROMPT_SOURCE_PLACEHOLDERS
@@ -310,6 +310,8 @@ class GateMixin:
     def _mlsec_check_promotion(self, name: str, version: Any, target: str) -> None:
         mv = self.get_model_version(name, version)  # type: ignore[attr-defined]
         tags = dict(mv.tags or {})
+        if _is_prompt(tags, mv.source or ""):
+            return  # prompt aliases: no artifacts to verify
         decision_id = uuid.uuid4().hex
         location = str(self.get_model_version_download_uri(name, mv.version))  # type: ignore[attr-defined]
         started = time.perf_counter()

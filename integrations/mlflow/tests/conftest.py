@@ -88,8 +88,16 @@ def direct(tmp_path: Path, template_db: Path, monkeypatch: pytest.MonkeyPatch) -
         mlflow.end_run()
     mlflow.set_tracking_uri("")
     mlflow.set_registry_uri("")
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    _forget_experiment(monkeypatch)
+
+
+def _forget_experiment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Undo set_tracking_uri/set_experiment, which also write environment variables."""
+    import mlflow.tracking.fluent as fluent
+
+    fluent._active_experiment_id = None
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
@@ -128,6 +136,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLSEC_", "_MLFLOW_"))}
     env.update({"MLSEC_AUDIT_LOG": str(audit_log), "MLSEC_MLFLOW_CHECKS": "scan", "PYTHONUNBUFFERED": "1"})
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"  # no huey job runners: faster start, less CPU
     mlflow_bin = Path(sys.executable).with_name("mlflow")
     command = [
         str(mlflow_bin), "server",
@@ -187,10 +196,10 @@ def server_client(mlflow_server: Server, monkeypatch: pytest.MonkeyPatch) -> Ite
 
     mlflow.set_tracking_uri(mlflow_server.url)
     mlflow.set_registry_uri(mlflow_server.url)
+    mlflow.set_experiment(experiment_id="0")  # the server's default experiment (proxied artifacts)
     yield MlflowClient(tracking_uri=mlflow_server.url, registry_uri=mlflow_server.url)
     if mlflow.active_run():
         mlflow.end_run()
     mlflow.set_tracking_uri("")
     mlflow.set_registry_uri("")
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    _forget_experiment(monkeypatch)

@@ -187,6 +187,8 @@ def test_an_unversioned_model_cannot_be_promoted_when_registered_without_the_gat
 def test_prompts_still_work_through_the_gated_registry(direct: DirectRegistry) -> None:
     prompt = mlflow.genai.register_prompt(name=unique("prompt"), template="Summarise {{text}}")
     assert mlflow.genai.load_prompt(f"prompts:/{prompt.name}/{prompt.version}").template == "Summarise {{text}}"
+    mlflow.genai.set_prompt_alias(prompt.name, alias="production", version=prompt.version)
+    assert mlflow.genai.load_prompt(f"prompts:/{prompt.name}@production").template == "Summarise {{text}}"
 
 
 def test_one_tracking_uri_configures_both_stores(direct: DirectRegistry) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from mlflow_mlsec.audit import AuditLog, read_events
 from mlflow_mlsec.entrypoints import inner_uri
-from mlflow_mlsec.gate import TAG_MANIFEST, TAG_VALUE_LIMIT, load_manifest, manifest_tags
+from mlflow_mlsec.gate import PLAIN_MANIFEST_LIMIT, TAG_MANIFEST, TAG_VALUE_LIMIT, load_manifest, manifest_tags
 from mlflow_mlsec.resolve import ResolveError, _proxied_relative_path, materialize
 from mlflow_mlsec.settings import GateSettings, SettingsError
 from mlflow_mlsec.store import sqlite_directory
@@ -88,7 +88,7 @@ def test_manifest_tags_round_trip(n: int) -> None:
     manifest = _manifest(n)
     tags = manifest_tags(manifest)
     assert all(len(v) <= TAG_VALUE_LIMIT for v in tags.values())
-    assert (len(tags) > 1) == (len(manifest.to_json()) > TAG_VALUE_LIMIT)
+    assert (len(tags) > 1) == (len(manifest.to_json()) > PLAIN_MANIFEST_LIMIT)
     assert load_manifest(tags).digest == manifest.digest
 
 
