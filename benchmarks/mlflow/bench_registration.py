@@ -59,7 +59,7 @@ def make_template(path: Path) -> None:
 
 
 class Server:
-    def __init__(self, root: Path, template: Path, gated: bool) -> None:
+    def __init__(self, root: Path, template: Path, gated: bool, algorithm: str = "auto") -> None:
         self.root = root
         root.mkdir(parents=True)
         db = root / "mlflow.db"
@@ -70,6 +70,7 @@ class Server:
         registry = f"{'mlsec+' if gated else ''}sqlite:///{db}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLSEC_"))}
         env["MLSEC_AUDIT_LOG"] = str(root / "audit.jsonl")
+        env["MLSEC_MLFLOW_MANIFEST_ALGORITHM"] = algorithm
         env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"  # no huey job runners competing for the CPU
         command = [
             str(Path(sys.executable).with_name("mlflow")), "server",
@@ -142,20 +143,21 @@ def time_registrations(server: Server, name: str, source: str, run_id: str, reps
     return out
 
 
-def time_alone(folder: Path, reps: int) -> tuple[list[float], list[float]]:
+def time_alone(folder: Path, reps: int) -> dict[str, list[float]]:
     from pytest_mlsec.engine import run_check
     from pytest_mlsec.integrity.manifest import create_manifest
 
-    scans, manifests = [], []
+    out: dict[str, list[float]] = {"scan_alone": [], "manifest_sha256": [], "manifest_blake3": []}
     for _ in range(reps):
         started = time.perf_counter()
         report = run_check("scan", [str(folder)])
-        scans.append(time.perf_counter() - started)
+        out["scan_alone"].append(time.perf_counter() - started)
         assert not report.findings, report.findings
-        started = time.perf_counter()
-        create_manifest(folder)
-        manifests.append(time.perf_counter() - started)
-    return scans, manifests
+        for algorithm in ("sha256", "blake3"):
+            started = time.perf_counter()
+            create_manifest(folder, algorithm=algorithm)
+            out[f"manifest_{algorithm}"].append(time.perf_counter() - started)
+    return out
 
 
 def main() -> None:
@@ -174,34 +176,42 @@ def main() -> None:
         make_template(template)
         plain = Server(work / "plain", template, gated=False)
         servers.append(plain)
-        gated = Server(work / "gated", template, gated=True)
+        gated = Server(work / "gated", template, gated=True, algorithm="blake3")
         servers.append(gated)
+        gated_sha = Server(work / "gated-sha256", template, gated=True, algorithm="sha256")
+        servers.append(gated_sha)
         for size, n in zip(sizes, reps, strict=True):
             folder = work / f"model-{size}"
             folder.mkdir()
             (folder / "MLmodel").write_text(MLMODEL)
             write_safetensors(folder / "model.safetensors", max(1, size // 4))
+            time_alone(folder, 1)  # warm-up: imports, page cache
             row: dict[str, object] = {"bytes": size, "reps": n}
-            for label, server in (("plain", plain), ("gated", gated)):
+            for label, server in (("plain", plain), ("gated_blake3", gated), ("gated_sha256", gated_sha)):
                 run_id, source = place_model(server, folder)
                 time_registrations(server, f"warm-{size}", source, run_id, 1)  # first call imports the gate
                 row[label] = time_registrations(server, f"bench-{size}", source, run_id, n)
-            row["gate_examination"] = gated.gate_durations(f"bench-{size}")
-            scans, manifests = time_alone(folder, n)
-            row["scan_alone"], row["manifest_alone"] = scans, manifests
-            med = {k: statistics.median(row[k]) for k in ("plain", "gated", "scan_alone", "manifest_alone")}  # type: ignore[arg-type]
-            row["median_s"] = med
-            row["overhead_ms"] = (med["gated"] - med["plain"] - max(med["scan_alone"], med["manifest_alone"])) * 1000
-            row["overhead_vs_scan_ms"] = (med["gated"] - med["plain"] - med["scan_alone"]) * 1000
+            row["exam_blake3"] = gated.gate_durations(f"bench-{size}")
+            row["exam_sha256"] = gated_sha.gate_durations(f"bench-{size}")
+            row.update(time_alone(folder, n))
+            keys = [k for k, v in row.items() if isinstance(v, list)]
+            med = {k: statistics.median(row[k]) for k in keys}  # type: ignore[arg-type]
+            row["median_ms"] = {k: round(v * 1000, 1) for k, v in med.items()}
+            for alg in ("blake3", "sha256"):
+                # what the gate adds beyond examining the model (the scan and the manifest run concurrently)
+                row[f"overhead_{alg}_ms"] = round(
+                    (med[f"gated_{alg}"] - med["plain"] - max(med["scan_alone"], med[f"manifest_{alg}"])) * 1000, 1
+                )
+                row[f"overhead_beyond_server_exam_{alg}_ms"] = round(
+                    (med[f"gated_{alg}"] - med["plain"] - med[f"exam_{alg}"]) * 1000, 1
+                )
             results[str(size)] = row
             print(
-                f"{size:>12} B  plain {med['plain'] * 1000:8.1f} ms  gated {med['gated'] * 1000:8.1f} ms  "
-                f"scan {med['scan_alone'] * 1000:8.1f} ms  manifest {med['manifest_alone'] * 1000:8.1f} ms  "
-                f"gate examination (server) {statistics.median(row['gate_examination']) * 1000:8.1f} ms  "
-                f"overhead beyond max(scan, manifest) {row['overhead_ms']:7.1f} ms  "
-                f"beyond scan {row['overhead_vs_scan_ms']:7.1f} ms",
+                json.dumps(
+                    {"bytes": size, **row["median_ms"], **{k: v for k, v in row.items() if k.startswith("overhead")}}
+                ),
                 flush=True,
-            )
+            )  # type: ignore[dict-item]
             shutil.rmtree(folder)
         results["load_after"] = os.getloadavg()
     finally:
