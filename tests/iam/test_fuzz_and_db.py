@@ -167,3 +167,35 @@ def test_build_is_deterministic():
     a = build(_fake_definition(), "x")
     b = build(_fake_definition(), "x")
     assert a == b
+
+
+def _pointers(value, prefix=()):
+    yield prefix, value
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _pointers(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _pointers(v, (*prefix, i))
+
+
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5)),
+    lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(st.text(max_size=4), c, max_size=4)),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(JSON_VALUES, st.sampled_from([None, 1, 2]))
+def test_line_index_offsets_point_at_the_value(value, indent):
+    from pytest_mlsec.iam.jsonloc import LineIndex
+
+    text = json.dumps(value, indent=indent)
+    index = LineIndex(text)
+    decoder = json.JSONDecoder()
+    for pointer, expected in _pointers(value):
+        offset = index.offset(pointer)
+        assert offset is not None
+        assert decoder.raw_decode(text, offset)[0] == expected
+        assert index.line(pointer) == text.count("\n", 0, offset) + 1
