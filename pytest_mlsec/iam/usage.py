@@ -247,6 +247,7 @@ class UsageRecorder:
         self.calls: list[Call] = []
         self._lock = threading.Lock()
         self.active = False
+        self.available = True
 
     def _record(self, calls: list[Call]) -> None:
         with self._lock:
@@ -255,7 +256,11 @@ class UsageRecorder:
     def start(self) -> UsageRecorder:
         with _LOCK:
             if not self.active:
-                _install()
+                try:
+                    _install()
+                except ImportError:  # no botocore: nothing can call AWS, so there is nothing to record
+                    self.available = False
+                    return self
                 _ACTIVE.append(self)
                 self.active = True
         return self
