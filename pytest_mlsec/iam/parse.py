@@ -368,8 +368,17 @@ def _role_bundle(doc: Mapping[str, Any], display: str, lines: LineIndex | None, 
         if key in doc:
             role[key] = doc[key]
     managed = _managed_lookup(doc, display, lines)
-    inv.principals.append(_role_from_entry(role, display, None, ptr, managed))
-    inv.principals[-1].lines = lines
+    principal = _role_from_entry(role, display, lines, ptr, managed)
+    if principal.trust is not None:  # the trust policy sits under "Role" in this bundle shape
+        principal.trust = parse_policy(
+            role.get("AssumeRolePolicyDocument"),
+            name=principal.trust.name,
+            kind="trust",
+            path=display,
+            pointer=(*ptr, "Role", "AssumeRolePolicyDocument"),
+            lines=lines,
+        )
+    inv.principals.append(principal)
 
 
 def _sagemaker(doc: Mapping[str, Any], display: str, lines: LineIndex | None, inv: Inventory, ptr: Pointer) -> None:
