@@ -52,7 +52,7 @@ from mlflow_mlsec.gate import (
     verify,
 )
 from mlflow_mlsec.resolve import ResolveError, materialize
-from mlflow_mlsec.rules import ARTIFACTS_UNAVAILABLE, NOT_VERIFIED
+from mlflow_mlsec.rules import ARTIFACTS_UNAVAILABLE, MANIFEST_UNAVAILABLE, NOT_VERIFIED
 from mlflow_mlsec.settings import GateSettings
 from pytest_mlsec import __version__ as CORE_VERSION
 from pytest_mlsec.findings import Finding, Severity
@@ -169,9 +169,16 @@ class GateMixin:
             "tool_version": _tool_version(),
             "ignored_client_tags": dropped or None,
         }
-        if not verdict.accepted:
+        gate_tags: dict[str, str] = {}
+        manifest_problem = "no integrity manifest could be built"
+        if verdict.accepted:
+            try:
+                gate_tags = verdict_tags(verdict, _tool_version())
+            except ValueError as exc:  # e.g. a manifest too large for the registry: fail closed
+                manifest_problem = str(exc)
+        if not gate_tags:
             blocking = list(verdict.blocking) or [
-                unavailable(ARTIFACTS_UNAVAILABLE, location, "no integrity manifest could be built", key="manifest")
+                unavailable(MANIFEST_UNAVAILABLE, location, manifest_problem, key="manifest")
             ]
             removed = self._mlsec_remove_orphan(name, started_ms)
             self._mlsec_audit.write(
@@ -191,11 +198,11 @@ class GateMixin:
                 ),
             )
             raise RegistrationRefused(message, decision_id=decision_id, findings=blocking, report=verdict.report)
-        final = kept + [ModelVersionTag(k, v) for k, v in verdict_tags(verdict, _tool_version()).items()]
+        final = kept + [ModelVersionTag(k, v) for k, v in gate_tags.items()]
         try:
             mv = create(final)
         except MlflowException as exc:
-            if exc.error_code != ErrorCode.Name(RESOURCE_DOES_NOT_EXIST):
+            if exc.error_code != ErrorCode.Name(RESOURCE_DOES_NOT_EXIST) or self._mlsec_model_exists(name):
                 raise
             # A concurrent refused registration removed the (empty) registered model between our
             # existence check and now; it existed when this call started, so put it back.
@@ -212,6 +219,13 @@ class GateMixin:
             **common,
         )
         return mv
+
+    def _mlsec_model_exists(self, name: str) -> bool:
+        try:
+            self.get_registered_model(name)  # type: ignore[attr-defined]
+        except MlflowException:
+            return False
+        return True
 
     def _mlsec_recreate(self, name: str) -> None:
         with contextlib.suppress(MlflowException):  # someone else recreated it: fine
