@@ -77,19 +77,23 @@ def main(argv: list[str]) -> int:
         unsafe = [r for r in rs if r["expected"] == "unsafe"]
         safe = [r for r in rs if r["expected"] == "safe"]
         caught = [r for r in unsafe if r["verdict"] == "unsafe"]
-        missed = [r for r in unsafe if r["verdict"] != "unsafe"]
-        fps = [r for r in safe if r["verdict"] != "safe" and r["verdict"] != "safe(low-only)"]
-        lows = [r for r in safe if r["verdict"] == "safe(low-only)"]
+        below = [r for r in unsafe if r["verdict"] == "safe(low-only)"]
+        missed = [r for r in unsafe if r["verdict"] not in ("unsafe", "safe(low-only)")]
+        fps = [r for r in safe if r["verdict"] not in ("safe", "safe(low-only)")]
+        noise = [r for r in safe if r["verdict"] == "safe(low-only)"]
         must = [r for r in missed if r["klass"] not in ("policy", "hardening")]
-        print(f"\n=== {c}: {len(rs)} cases | {len(must)} must-fix misses | unsafe {len(caught)}/{len(unsafe)} caught | safe {len(safe) - len(fps)}/{len(safe)} clean"
-              f" | {len(missed)} missed | {len(fps)} false positives ===")
+        print(f"\n=== {c}: {len(rs)} cases | unsafe: {len(caught)}/{len(unsafe)} fail the gate, {len(below)} detected below it, "
+              f"{len(missed)} not detected ({len(must)} must-fix) | safe: {len(safe) - len(fps) - len(noise)}/{len(safe)} silent, "
+              f"{len(noise)} below-gate noise, {len(fps)} false positives ===")
         for r in missed:
             tag = "MISS" if r["klass"] not in ("policy", "hardening") else r["klass"][:6].upper()
-            print(f"{tag:<5}  {r['id']:<34} {r['verdict']:<16} {r['desc']}\n      -> {r['summary'] or 'no findings'}")
+            print(f"{tag:<6} {r['id']:<34} {r['verdict']:<16} {r['desc']}\n       -> {r['summary'] or 'no findings'}")
+        for r in below:
+            print(f"BELOW  {r['id']:<34} {r['verdict']:<16} {r['desc']}\n       -> {r['summary']}")
         for r in fps:
-            print(f"FP    {r['id']:<34} {r['verdict']:<16} {r['desc']}\n      -> {r['summary']}")
-        for r in lows:
-            print(f"note  {r['id']:<34} below threshold  {r['desc']}\n      -> {r['summary']}")
+            print(f"FP     {r['id']:<34} {r['verdict']:<16} {r['desc']}\n       -> {r['summary']}")
+        for r in noise:
+            print(f"NOISE  {r['id']:<34} below threshold  {r['desc']}\n       -> {r['summary']}")
         rc |= bool(missed or fps)
     print(f"\nno payload marker ({MARKER_PREFIX}*) present after the run: OK")
     if out_json:
