@@ -617,7 +617,7 @@ class Analyzer:
             self._holders = None
 
     def _escalation_paths(self, view: PrincipalView, relevant: set[str]) -> None:
-        principal = view.principal
+        found: list[tuple[EscPath, list[Grant]]] = []
         for path in ESCALATION_PATHS:
             if not all(any(a in relevant for a in group) for group in path.groups):
                 continue
@@ -629,14 +629,15 @@ class Analyzer:
                 chain.append(pr[0])
             complete = True
             for group in path.groups:
-                found = self._group_grant(view, path, group, relevant)
-                if found is None:
+                grant = self._group_grant(view, path, group, relevant)
+                if grant is None:
                     complete = False
                     break
-                chain.append(found)
+                chain.append(grant)
             if complete:
-                self._escalation_finding(view, path, chain)
-        del principal
+                found.append((path, chain))
+        if found:
+            self._escalation_finding(view, found)
 
     def _group_grant(
         self, view: PrincipalView, path: EscPath, group: tuple[str, ...], relevant: set[str]
@@ -652,19 +653,27 @@ class Analyzer:
                 return g
         return None
 
-    def _escalation_finding(self, view: PrincipalView, path: EscPath, chain: list[Grant]) -> None:
+    def _escalation_finding(self, view: PrincipalView, found: list[tuple[EscPath, list[Grant]]]) -> None:
+        """One finding per principal, listing every path (the first one spelled out in the message)."""
         principal = view.principal
-        steps = [
-            f"{g.statement.describe()} grants {g.action} on "
-            f"{_short(list(g.resources), 2)}" + (f" (conditioned: {'; '.join(g.conditions)})" if g.conditioned else "")
-            for g in chain
-        ]
-        text = " + ".join(steps) + f" -> {path.outcome}"
-        broad = all(g.broad or g.action.lower() == "iam:passrole" for g in chain)
-        severity = Severity.CRITICAL if broad else Severity.HIGH
-        first = chain[0].statement
+        chains = []
+        severity = Severity.HIGH
+        for path, chain in found:
+            steps = [
+                f"{g.statement.describe()} grants {g.action} on {_short(list(g.resources), 2)}"
+                + (f" (conditioned: {'; '.join(g.conditions)})" if g.conditioned else "")
+                for g in chain
+            ]
+            chains.append(" + ".join(steps) + f" -> {path.outcome}")
+            if all(g.broad or g.action.lower() == "iam:passrole" for g in chain):
+                severity = Severity.CRITICAL
+        first = found[0][1][0].statement
+        more = (
+            f" (and {len(found) - 1} more path(s): {', '.join(p.id for p, _ in found[1:])})" if len(found) > 1 else ""
+        )
+        ids = [p.id for p, _ in found]
         self._add(
-            ("esc", principal.path, principal.name, principal.arn, path.id),
+            ("esc", principal.path, principal.name, principal.arn),
             _Pending(
                 R.ESCALATION,
                 Location(
@@ -672,15 +681,14 @@ class Analyzer:
                     line=first.line(),
                     resource=principal.arn,
                 ),
-                f"{principal.describe()}: {text}",
+                f"{principal.describe()}: {chains[0]}{more}",
                 {
-                    "path": path.id,
-                    "source": path.source,
-                    "chain": text,
-                    "steps": steps,
-                    "conditioned": any(g.conditioned for g in chain),
+                    "paths": ids,
+                    "chains": chains,
+                    "sources": sorted({p.source for p, _ in found}),
+                    "conditioned": any(g.conditioned for _, chain in found for g in chain),
                 },
-                key=f"{principal.name}:{path.id}",
+                key=f"{principal.name}:{','.join(ids)}",
                 severity=severity,
             ),
             None,

@@ -24,7 +24,7 @@ def _grant_statements(path: EscPath, resource: str = "*") -> list[dict[str, Any]
 
 
 def _paths(report) -> set[str]:
-    return {f.evidence["path"] for f in report.findings if f.rule_id == ESC}
+    return {p for f in report.findings if f.rule_id == ESC for p in f.evidence["paths"]}
 
 
 def test_catalogue_actions_exist_in_database():
@@ -38,8 +38,8 @@ def test_catalogue_actions_exist_in_database():
 def test_path_detected(scan, path):
     report = scan(policy(*_grant_statements(path)))
     assert path.id in _paths(report)
-    [f] = [f for f in report.findings if f.rule_id == ESC and f.evidence["path"] == path.id]
-    assert "->" in f.evidence["chain"]
+    [f] = [f for f in report.findings if f.rule_id == ESC and path.id in f.evidence["paths"]]
+    assert "->" in f.evidence["chains"][f.evidence["paths"].index(path.id)]
     assert f.location.line is not None
 
 
@@ -91,7 +91,7 @@ def test_scoped_iam_write_is_escalation(scan):
     """iam:PutRolePolicy on role/ml-* still lets the principal rewrite those roles."""
     stmts = [{"Effect": "Allow", "Action": "iam:PutRolePolicy", "Resource": "arn:aws:iam::111122223333:role/ml-*"}]
     [f] = [f for f in scan(policy(*stmts)).findings if f.rule_id == ESC]
-    assert f.evidence["path"] == "iam-put-inline-policy"
+    assert f.evidence["paths"] == ["iam-put-inline-policy"]
     assert f.severity.label == "high"
 
 
@@ -138,7 +138,7 @@ def test_chain_across_two_policies_of_one_role(scan):
         ],
     }
     report = scan(doc)
-    [f] = [f for f in report.findings if f.rule_id == ESC and f.evidence["path"] == "passrole-sagemaker-notebook"]
+    [f] = [f for f in report.findings if f.rule_id == ESC and "passrole-sagemaker-notebook" in f.evidence["paths"]]
     assert "inline policy 'pass'" in f.message
     assert "managed policy 'nb'" in f.message
     assert "run code as any role" in f.message or "runs code as any role" in f.message

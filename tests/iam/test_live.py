@@ -51,7 +51,7 @@ def test_role_inline_managed_boundary_and_trust(moto_server, iam, tmp_path):
     assert {"MLSEC-IAM-008", "MLSEC-IAM-007", "MLSEC-IAM-010"} <= ids
     esc = next(f for f in report.findings if f.rule_id == "MLSEC-IAM-008")
     assert esc.location.resource == arn
-    assert esc.evidence["path"] == "passrole-sagemaker-processing"
+    assert esc.evidence["paths"] == ["passrole-sagemaker-processing"]
 
 
 def test_boundary_fetched_live(moto_server, iam, tmp_path):
