@@ -26,8 +26,10 @@ def unsafe_pickle() -> bytes:
 
 def safetensors_bytes() -> bytes:
     weights = struct.pack("<4f", 0.5, -1.0, 2.0, 0.25)
-    header = {"weight": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, len(weights)]},
-              "__metadata__": {"format": "pt"}}
+    header = {
+        "weight": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, len(weights)]},
+        "__metadata__": {"format": "pt"},
+    }
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * (-len(raw) % 8)
     return struct.pack("<Q", len(raw)) + raw + weights
