@@ -523,12 +523,15 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                 base += pos
                 pos = 0
                 blen = len(buf)
-            if pos >= blen:
-                raise _Stop("truncated", "the stream ends before STOP")
             op_offset = base + pos
-            op = buf[pos]
+            op = buf[pos]  # IndexError past the end: truncated (handled below)
             pos += 1
             ops_left -= 1
+            if ops_left & 1023 == 0:  # periodic bounds: kept out of the per-opcode path
+                if len(stack) > max_depth:
+                    raise _Stop("limit", f"stack deeper than {max_depth}", limit="max_stack_depth")
+                if base + pos - start - skipped > max_bytes:
+                    raise _Stop("limit", f"pickle larger than {max_bytes} bytes", limit="max_pickle_bytes")
             if ops_left < 0:
                 raise _Stop("limit", f"more than {limits.max_opcodes} opcodes", limit="max_opcodes")
             # --- most frequent opcodes first ---
@@ -853,10 +856,17 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                     stack[-1] = OutOfBandBuffer(value.index, True)
             else:
                 raise _Stop("malformed", f"unknown opcode 0x{op:02x}", opcode=f"0x{op:02x}")
-            if len(stack) > max_depth:
-                raise _Stop("limit", f"stack deeper than {max_depth}", limit="max_stack_depth")
-            if base + pos - start - skipped > max_bytes:
-                raise _Stop("limit", f"pickle larger than {max_bytes} bytes", limit="max_pickle_bytes")
+    except IndexError:
+        run.issues.append(
+            Issue(
+                "truncated",
+                op_offset,
+                f"the stream ends before STOP (at offset {op_offset})",
+                replace(gloc, offset=op_offset),
+                {"opcode": OPCODE_NAMES.get(op, f"0x{op:02x}")},
+            )
+        )
+        return None
     except _Stop as stop:
         run.issues.append(
             Issue(
