@@ -302,6 +302,19 @@ def scan_file(path: str, display: str, options: ScanOptions) -> list[Finding]:
         return [R.FMT_UNREADABLE.finding(location, f"cannot open: {exc.strerror or exc}", key="open")]
     try:
         return Dispatcher(options).scan(source, location)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # a scanner bug on one file must not hide the findings of the others
+        from pytest_mlsec.rules import INTERNAL_ERROR
+
+        return [
+            INTERNAL_ERROR.finding(
+                location,
+                f"scanning this file failed with {type(exc).__name__}: {exc}; it is unverified",
+                evidence={"exception": type(exc).__name__, "detail": str(exc)[:500]},
+                key=type(exc).__name__,
+            )
+        ]
     finally:
         source.close()
 
