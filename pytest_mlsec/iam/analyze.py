@@ -141,6 +141,9 @@ class Analyzer:
         self._wp = db.by_level("W") | db.by_level("P")
         self._risky = self._wp | DATA_READ
         self._perms = db.by_level("P")
+        self._writes: dict[str, frozenset[str]] = {}
+        self._summaries: dict[int, tuple[frozenset[str], list[str]]] = {}
+        self._unknown: dict[str, bool] = {}
 
     # ------------------------------------------------------------------ plumbing
     def _add(self, ident: tuple[Any, ...], pending: _Pending, principal: Principal | None) -> None:
@@ -276,11 +279,7 @@ class Analyzer:
                 principal,
             )
         for stmt in policy.statements:
-            unknown = [
-                a
-                for a in stmt.actions
-                if not self.db.expand(a) or ("*" not in a and "?" not in a and not self.db.known(a))
-            ]
+            unknown = [a for a in stmt.actions if self._is_unknown(a)]
             if unknown and policy.kind != "trust":
                 self._add(
                     ("unknown", id(stmt)),
@@ -293,6 +292,13 @@ class Analyzer:
                     ),
                     None,
                 )
+
+    def _is_unknown(self, action: str) -> bool:
+        known = self._unknown.get(action)
+        if known is None:
+            wild = "*" in action or "?" in action
+            known = self._unknown[action] = not self.db.expand(action) or (not wild and not self.db.known(action))
+        return known
 
     # ------------------------------------------------------------------ statement rules
     def _statement_once(self, view: PrincipalView, stmt: Statement) -> bool:
@@ -450,14 +456,22 @@ class Analyzer:
             if ("*" not in pattern and "?" not in pattern) or pattern.strip() in ("*", "*:*"):
                 continue
             expanded_set = self.db.expand(pattern)
-            expanded = sorted(expanded_set)
             m = _SERVICE_WILDCARD.match(pattern.strip())
             if m:
                 service = m.group(1).lower()
-                live_set = self._live(view, stmt, (expanded_set & self._wp) or expanded_set)
-                live = sorted(live_set)
-                if not live:
+                writes = self._writes.get(pattern.lower())
+                if writes is None:
+                    writes = self._writes[pattern.lower()] = (expanded_set & self._wp) or expanded_set
+                live_set = self._live(view, stmt, writes)
+                if not live_set:
                     continue
+                summary = self._summaries.get(id(live_set))
+                if summary is None or summary[0] is not live_set:
+                    summary = self._summaries[id(live_set)] = (
+                        live_set,
+                        [self.db.canonical(a) for a in sorted(live_set)[:40]],
+                    )
+                live_names = summary[1]
                 broad = any(is_broad(r) for r in (("*",) if stmt.not_resource else stmt.resources))
                 severity = (
                     Severity.CRITICAL
@@ -472,12 +486,13 @@ class Analyzer:
                     _Pending(
                         R.SERVICE_WILDCARD,
                         where,
-                        f"{stmt.describe()} allows {pattern} on {_short(list(stmt.resources))}: all {len(expanded)} "
-                        f"{service} actions, {len(live)} of them write or permissions management",
+                        f"{stmt.describe()} allows {pattern} on {_short(list(stmt.resources))}: all "
+                        f"{len(expanded_set)} {service} actions, {len(live_set)} of them write or permissions "
+                        "management",
                         {
                             "pattern": pattern,
-                            "expanded_count": len(expanded),
-                            "write_or_permissions": [self.db.canonical(a) for a in live[:40]],
+                            "expanded_count": len(expanded_set),
+                            "write_or_permissions": live_names,
                             "resources": list(stmt.resources),
                             "conditioned": bool(stmt.conditions),
                         },
@@ -505,12 +520,12 @@ class Analyzer:
                     _Pending(
                         R.PREFIX_WILDCARD,
                         where,
-                        f"{stmt.describe()}: {pattern} expands to {len(expanded)} actions, including "
+                        f"{stmt.describe()}: {pattern} expands to {len(expanded_set)} actions, including "
                         f"{', '.join(self.db.canonical(a) for a in risky[:6])}"
                         + (f" (+{len(risky) - 6} more)" if len(risky) > 6 else ""),
                         {
                             "pattern": pattern,
-                            "expanded": [self.db.canonical(a) for a in expanded[:30]],
+                            "expanded": [self.db.canonical(a) for a in sorted(expanded_set)[:30]],
                             "risky": [self.db.canonical(a) for a in risky[:60]],
                             "access_levels": sorted({info.level_name for a in risky if (info := self.db.info(a))}),
                             "resources": list(stmt.resources),
