@@ -90,7 +90,30 @@ def unavailable(rule: Any, resource: str, message: str, *, key: str) -> Finding:
 
 
 def _run_checks(root: Path, settings: GateSettings) -> list[Report]:
-    return [run_check(name, [str(root)], config=settings.config) for name in settings.checks]
+    return [
+        _run_integrity(root, settings) if name == "integrity" else run_check(name, [str(root)], config=settings.config)
+        for name in settings.checks
+    ]
+
+
+def _run_integrity(root: Path, settings: GateSettings) -> Report:
+    """Verify the producer's evidence shipped in the model folder: a signature bundle, else a manifest.
+
+    The key or certificate chain that must have signed it comes from ``[tool.mlsec.integrity]`` in
+    ``MLSEC_CONFIG`` (``public_key`` / ``certificate_chain``); no evidence at all is a finding.
+    """
+    signature = root / settings.signature_file
+    manifest = root / settings.manifest_file
+    if root.is_dir() and signature.is_file():
+        return run_check("integrity", [str(root)], config=settings.config, signature=str(signature))
+    if root.is_dir() and manifest.is_file():
+        return run_check("integrity", [str(root)], config=settings.config, manifest=str(manifest))
+    finding = rules.INTEGRITY_EVIDENCE_MISSING.finding(
+        Location(path=str(root)),
+        f"the model carries neither {settings.signature_file} nor {settings.manifest_file}",
+        key="no-evidence",
+    )
+    return Report(checks=("integrity",), findings=(finding,), targets=(str(root),))
 
 
 def _manifest_factory() -> Any:

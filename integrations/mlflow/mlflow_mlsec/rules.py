@@ -74,6 +74,23 @@ MANIFEST_TAG_TAMPERED = Rule(
     tags=("mlflow", "integrity", "tampering"),
 )
 
+INTEGRITY_EVIDENCE_MISSING = Rule(
+    id="MLSEC-MLF-006",
+    name="mlflow-integrity-evidence-missing",
+    severity=Severity.HIGH,
+    short="The integrity check is required but the model carries no signature or manifest",
+    full=(
+        "The registry gate runs the integrity check (MLSEC_MLFLOW_CHECKS includes integrity), which verifies "
+        "the model against a signature bundle or a manifest shipped inside the model folder. This model has "
+        "neither, so its provenance cannot be verified."
+    ),
+    remediation=(
+        "Sign the model folder before logging it (`mlsec manifest sign DIR --private-key KEY` writes model.sig) "
+        "or ship a manifest (`mlsec manifest create DIR --output DIR/mlsec-manifest.json`)."
+    ),
+    tags=("mlflow", "integrity", "provenance"),
+)
+
 RULES = (
     ARTIFACTS_UNAVAILABLE,
     ARTIFACTS_CHANGED_DURING_SCAN,

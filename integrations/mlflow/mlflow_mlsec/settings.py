@@ -30,6 +30,8 @@ ENV_REQUIRE_VERDICT = "MLSEC_MLFLOW_REQUIRE_VERDICT"
 ENV_ORPHAN_WINDOW = "MLSEC_MLFLOW_ORPHAN_WINDOW"
 ENV_ALGORITHM = "MLSEC_MLFLOW_MANIFEST_ALGORITHM"
 ENV_STATE_DIR = "MLSEC_MLFLOW_STATE_DIR"
+ENV_SIGNATURE_FILE = "MLSEC_MLFLOW_SIGNATURE_FILE"
+ENV_MANIFEST_FILE = "MLSEC_MLFLOW_MANIFEST_FILE"
 
 
 class SettingsError(ValueError):
@@ -71,6 +73,8 @@ class GateSettings:
     orphan_window_s: float = 60.0
     manifest_algorithm: str = "sha256"
     state_dir: Path | None = None
+    signature_file: str = "model.sig"
+    manifest_file: str = "mlsec-manifest.json"
 
     def alias_is_gated(self, alias: str) -> bool:
         import fnmatch
@@ -142,4 +146,6 @@ class GateSettings:
             orphan_window_s=window,
             manifest_algorithm=algorithm,
             state_dir=state_dir,
+            signature_file=pick(ENV_SIGNATURE_FILE, "signature_file") or "model.sig",
+            manifest_file=pick(ENV_MANIFEST_FILE, "manifest_file") or "mlsec-manifest.json",
         )
