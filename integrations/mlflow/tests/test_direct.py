@@ -212,3 +212,36 @@ def test_a_logged_model_source_is_resolved_and_scanned(direct: DirectRegistry, t
     client.log_model_artifacts(good.model_id, str(safe_model(tmp_path / "good")))
     mv = mlflow.register_model(f"models:/{good.model_id}", name)
     assert client.get_model_version(name, mv.version).tags[TAG_VERDICT] == "accepted"
+
+
+def test_orphan_removal_only_takes_a_pristine_model(direct: DirectRegistry, tmp_path: Path) -> None:
+    """The conditional DELETE behind "no half-registered state", condition by condition."""
+    import time
+
+    from mlflow.tracking._model_registry.utils import _get_store
+
+    store = _get_store(direct.uri)
+    plain = direct.client(gated=False)
+    now_ms = int(time.time() * 1000)
+
+    pristine = unique("pristine")
+    plain.create_registered_model(pristine)
+    assert store._mlsec_remove_orphan(pristine, now_ms) is True
+    assert plain.search_registered_models(filter_string=f"name = '{pristine}'") == []
+
+    raced = unique("raced")  # a concurrent registration committed a version first
+    plain.create_registered_model(raced)
+    _, source = log_model_folder(safe_model(tmp_path / "good"), "model")
+    plain.create_model_version(raced, source)
+    assert store._mlsec_remove_orphan(raced, now_ms) is False
+    assert [str(mv.version) for mv in plain.search_model_versions(f"name = '{raced}'")] == ["1"]
+
+    tagged = unique("tagged")
+    plain.create_registered_model(tagged, tags={"owner": "fraud-team"})
+    assert store._mlsec_remove_orphan(tagged, now_ms) is False
+
+    old = unique("old")  # created long before the refused call started
+    plain.create_registered_model(old)
+    much_later = int(time.time() * 1000) + 10 * 60 * 1000
+    assert store._mlsec_remove_orphan(old, much_later) is False
+    assert plain.get_registered_model(old).name == old
