@@ -684,6 +684,63 @@ def gen_extra() -> None:
     R.add("s44-mlflow-transformers", "mlflow_hf", "safe", "MLflow transformers flavor with safetensors weights", "mlflow")
 
 
+def gen_bounds() -> None:
+    """Third wave: container variants and resource bounds (fail closed, but do not cry wolf on big benign files)."""
+    def npz_with(member_bytes: bytes, compression: int) -> bytes:
+        b = io.BytesIO()
+        with zipfile.ZipFile(b, "w", compression) as z:
+            z.writestr("w.npy", npy_bytes("<f4", (2,), b"\x00" * 8, 1))
+            z.writestr("obj.npy", member_bytes)
+        return b.getvalue()
+    U("b01-npz-lzma-member", "bounds/b01.npz", npz_with(npy_bytes("|O", (1,), malicious_pickle("b01"), 1), zipfile.ZIP_LZMA), ".npz member compressed with LZMA", "zip")
+    U("b02-npz-bzip2-member", "bounds/b02.npz", npz_with(npy_bytes("|O", (1,), malicious_pickle("b02"), 1), zipfile.ZIP_BZIP2), ".npz member compressed with bzip2", "zip")
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        with z.open("archive/data.pkl", "w", force_zip64=True) as f:
+            f.write(malicious_pickle("b03"))
+    U("b03-zip64-member", "bounds/b03.pt", b.getvalue(), "torch zip with a zip64 data.pkl entry", "zip")
+    import warnings
+    for cid, order in (("b04-dup-name-bad-last", (benign_pickle(2), malicious_pickle("b04"))), ("b05-dup-name-bad-first", (malicious_pickle("b05"), benign_pickle(2)))):
+        b = io.BytesIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with zipfile.ZipFile(b, "w") as z:
+                z.writestr("archive/data.pkl", order[0])
+                z.writestr("archive/data.pkl", order[1])
+        U(cid, f"bounds/{cid}.pt", b.getvalue(), "two central-directory entries named archive/data.pkl", "zip-tamper")
+    import py7zr
+    p = R.path("bounds/b06.7z")
+    with py7zr.SevenZipFile(p, "w", password="redteam") as a:
+        a.writestr(malicious_pickle("b06"), "model.pkl")
+    R.add("b06-encrypted-7z", "bounds/b06.7z", "unsafe", "password-protected 7z holding a pickle (cannot be verified: fail closed)", "nested-archive")
+    # a long pickle: 1.5M opcodes of list data, then the payload
+    parts = [PROTO(4), EMPTY_LIST]
+    for _ in range(1500):
+        parts.append(MARK + b"K\x01" * 1000 + b"e")
+    parts.append(call(sglob("os", "system"), s(marker_cmd("b07"))) + b"a" + STOP)
+    U("b07-payload-after-1.5M-opcodes", "bounds/b07.pkl", b"".join(parts), "os.system after 1.5M benign opcodes", "bounds")
+    # deep MARK nesting before the payload
+    U("b08-deep-marks", "bounds/b08.pkl", PROTO(4) + MARK * 200000 + call(sglob("os", "system"), s(marker_cmd("b08"))) + STOP, "200k unclosed MARKs then payload", "bounds")
+    U("b09-npy-descr-O", "bounds/b09.npy", npy_bytes("O", (1,), malicious_pickle("b09"), 1), ".npy object array with descr 'O' (not '|O')", "npy")
+    U("b10-npy-struct-object-field", "bounds/b10.npy", npy_bytes([("a", "<f4"), ("b", "O")], (1,), malicious_pickle("b10"), 1),
+      ".npy structured dtype with an object field", "npy")
+    # decompression / opcode bound: 50 MB of NONE/POP then payload, deflated inside a torch zip
+    big = PROTO(2) + b"N0" * 25_000_000 + call(glob("os", "system"), binunicode(marker_cmd("b11"))) + STOP
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("archive/data.pkl", big)
+        z.writestr("archive/version", b"3\n")
+    U("b11-50M-opcodes-deflated", "bounds/b11.pt", b.getvalue(), "50M NONE/POP opcodes then payload (tiny when deflated)", "bounds")
+    # benign but big: a 600k-entry vocabulary dict (a realistic tokenizer pickle)
+    vocab = {f"tok{i:07d}": i for i in range(600_000)}
+    # valid safetensors whose 8-byte header length starts with 0x80 0x0N (looks like a pickle PROTO opcode)
+    for cid, hlen in (("s54-st-hlen-0x80", 0x80), ("s55-st-hlen-0x180", 0x180), ("s51-st-hlen-0x280", 0x280), ("s52-st-hlen-0x480", 0x480), ("s53-st-hlen-0x580", 0x580)):
+        hdr = json.dumps({"__metadata__": {"format": "pt"}, "w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}}, separators=(",", ":")).encode()
+        hdr += b" " * (hlen - len(hdr))
+        S(cid, f"bounds/{cid}.safetensors", struct.pack("<Q", hlen) + hdr + b"\x00" * 16, f"valid safetensors, header length {hlen:#x} (first bytes 80 0{hlen >> 8})", "safetensors")
+    S("s50-big-vocab-pickle", "bounds/vocab.pkl", pickle.dumps(vocab, protocol=4), "600k-entry str->int vocab pickle (~14 MB)", "plain")
+
+
 TUPLE_ = b"t"
 
 
@@ -772,6 +829,7 @@ def main() -> None:
     gen_containers()
     gen_safe()
     gen_extra()
+    gen_bounds()
     gen_torch()
     R.save()
     n_u = sum(c.expected == "unsafe" for c in R.cases)
