@@ -23,6 +23,9 @@ from pytest_mlsec.integrity import rules as R
 from pytest_mlsec.integrity.manifest import hf_snapshot_blobs
 from pytest_mlsec.rules import TARGET_NOT_FOUND
 
+MAX_BUNDLE_BYTES = 64 << 20
+"""A signature bundle is a few KiB (one digest per file); anything this big is refused unread."""
+
 INSTALL_HINT = "pip install 'pytest-mlsec[signing]' (the OpenSSF 'model-signing' package)"
 
 
@@ -134,6 +137,15 @@ def verify_signature(
                 f"signature bundle {sig_p} does not exist; {model_p} is unsigned",
                 evidence={"signature": os.fspath(sig_p)},
                 key="missing-signature",
+            )
+        ]
+    if sig_p.stat().st_size > MAX_BUNDLE_BYTES:
+        return [
+            R.SIGNATURE_INVALID.finding(
+                Location(path=os.fspath(sig_p)),
+                f"signature bundle {sig_p} is over {MAX_BUNDLE_BYTES} bytes; not parsed, {model_p} is unverified",
+                evidence={"signature": os.fspath(sig_p), "size": sig_p.stat().st_size},
+                key="oversized-signature",
             )
         ]
     try:

@@ -225,3 +225,15 @@ def test_sign_and_verify_a_hugging_face_cache_snapshot(tmp_path: Path) -> None:
     findings = verify_signature(snapshot, sig, public_key=public)
     assert rule_ids(findings) == [R.SIGNATURE_MISMATCH.id]
     assert findings[0].location.path.endswith("model.safetensors")
+
+
+def test_oversized_bundle_is_refused_unread(model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_mlsec.integrity import signing
+
+    _, public = ec_keypair(tmp_path)
+    sig = tmp_path / "model.sig"
+    sig.write_bytes(b"{" + b" " * 2000 + b"}")
+    monkeypatch.setattr(signing, "MAX_BUNDLE_BYTES", 1000)
+    findings = verify_signature(model_dir, sig, public_key=public)
+    assert rule_ids(findings) == [R.SIGNATURE_INVALID.id]
+    assert findings[0].key == "oversized-signature"
