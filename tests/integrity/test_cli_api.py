@@ -169,3 +169,25 @@ def test_start_up_modules_stay_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+def test_assert_model_integrity_with_signature_and_hf_cache(model_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("model_signing")
+    from pytest_mlsec.integrity.signing import sign_model
+    from tests.integrity.conftest import ec_keypair
+    from tests.integrity.test_hfcache import make_cache
+
+    private, public = ec_keypair(tmp_path)
+    sig = tmp_path / "model.sig"
+    sign_model(model_dir, sig, private_key=private)
+    assert assert_model_integrity(model_dir, signature=sig, public_key=public).findings == ()
+    flip_byte(model_dir / "config.json")
+    with pytest.raises(MLSecViolation) as exc:
+        assert_model_integrity(model_dir, signature=sig, public_key=public)
+    assert rule_ids(exc.value.report.findings) == [R.SIGNATURE_MISMATCH.id]
+
+    blobs = make_cache(tmp_path / "hub")
+    assert assert_model_integrity(tmp_path / "hub", hf_cache=True).findings == ()
+    flip_byte(blobs["config.json"])
+    with pytest.raises(MLSecViolation):
+        assert_model_integrity(tmp_path / "hub", hf_cache=True)
