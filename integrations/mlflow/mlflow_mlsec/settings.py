@@ -29,7 +29,6 @@ ENV_STAGES = "MLSEC_MLFLOW_GATED_STAGES"
 ENV_REQUIRE_VERDICT = "MLSEC_MLFLOW_REQUIRE_VERDICT"
 ENV_ORPHAN_WINDOW = "MLSEC_MLFLOW_ORPHAN_WINDOW"
 ENV_ALGORITHM = "MLSEC_MLFLOW_MANIFEST_ALGORITHM"
-ENV_STATE_DIR = "MLSEC_MLFLOW_STATE_DIR"
 ENV_SIGNATURE_FILE = "MLSEC_MLFLOW_SIGNATURE_FILE"
 ENV_MANIFEST_FILE = "MLSEC_MLFLOW_MANIFEST_FILE"
 
@@ -72,7 +71,6 @@ class GateSettings:
     require_verdict: bool = True
     orphan_window_s: float = 60.0
     manifest_algorithm: str = "sha256"
-    state_dir: Path | None = None
     signature_file: str = "model.sig"
     manifest_file: str = "mlsec-manifest.json"
 
@@ -133,8 +131,6 @@ class GateSettings:
             algorithm = _fastest_algorithm()
         elif algorithm not in ("sha256", "blake3"):
             raise SettingsError(f"{ENV_ALGORITHM}={algorithm!r}: expected auto, sha256 or blake3")
-        state_text = pick(ENV_STATE_DIR, "state_dir")
-        state_dir = Path(state_text).expanduser() if state_text else (audit_log.parent if audit_log else None)
         return cls(
             checks=checks,
             fail_on=fail_on,
@@ -145,7 +141,6 @@ class GateSettings:
             require_verdict=_truthy(ENV_REQUIRE_VERDICT, pick(ENV_REQUIRE_VERDICT, "require_verdict") or "true"),
             orphan_window_s=window,
             manifest_algorithm=algorithm,
-            state_dir=state_dir,
             signature_file=pick(ENV_SIGNATURE_FILE, "signature_file") or "model.sig",
             manifest_file=pick(ENV_MANIFEST_FILE, "manifest_file") or "mlsec-manifest.json",
         )
