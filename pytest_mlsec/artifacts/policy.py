@@ -12,6 +12,7 @@ Nothing named in a pickle is imported here, so verdicts never depend on installe
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import sys
 import tomllib
@@ -19,7 +20,6 @@ from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 # Modules that are the same object under another name (os.system *is* posix.system).
 MODULE_ALIASES: dict[str, str] = {
@@ -139,7 +139,8 @@ class AllowList:
 @lru_cache(maxsize=1)
 def builtin_allow_list() -> AllowList:
     """The shipped allow-list, parsed once."""
-    text = (Path(__file__).parent / "data" / "safe_globals.toml").read_text("utf-8")
+    with open(os.path.join(os.path.dirname(__file__), "data", "safe_globals.toml"), encoding="utf-8") as fh:
+        text = fh.read()
     data = tomllib.loads(text)
     exact: dict[str, str] = {}
     for entry in data.get("entry", []):
