@@ -539,50 +539,45 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                 ensure(1)
                 memo_put(buf[pos])
                 pos += 1
+            elif op == 0x94:  # MEMOIZE
+                memo_put(len(memo))
+            elif op == 0x72:  # LONG_BINPUT
+                ensure(4)
+                memo_put(_unpack_I(buf, pos)[0])
+                pos += 4
             elif op == 0x68:  # BINGET
                 ensure(1)
                 push(memo_get(buf[pos]))
+                pos += 1
+            elif op == 0x4B:  # BININT1
+                ensure(1)
+                push(buf[pos])
                 pos += 1
             elif op == 0x8C:  # SHORT_BINUNICODE
                 ensure(1)
                 n = buf[pos]
                 pos += 1
                 push(_decode_utf8(take(n)))
-            elif op == 0x94:  # MEMOIZE
-                memo_put(len(memo))
-            elif op == 0x4B:  # BININT1
-                ensure(1)
-                push(buf[pos])
-                pos += 1
+            elif op == 0x58:  # BINUNICODE
+                ensure(4)
+                n = _unpack_I(buf, pos)[0]
+                pos += 4
+                data = take_big(n)
+                push(_decode_utf8(data) if isinstance(data, bytes) else data)
+            elif op == 0x4E:  # NONE
+                push(None)
             elif op == 0x28:  # MARK
                 metastack.append(stack)
                 if len(metastack) > max_depth:
                     raise _Stop("limit", f"more than {max_depth} nested MARKs", limit="max_stack_depth")
                 stack = []
                 push = stack.append
-            elif op == 0x74:  # TUPLE
-                items = pop_mark()
-                push(tuple(items))
-            elif op == 0x85:  # TUPLE1
-                push((pop(),))
-            elif op == 0x86:  # TUPLE2
-                b2 = pop()
-                push((pop(), b2))
-            elif op == 0x87:  # TUPLE3
-                c3 = pop()
-                b3 = pop()
-                push((pop(), b3, c3))
-            elif op == 0x29:  # EMPTY_TUPLE
-                push(())
             elif op == 0x52:  # REDUCE
                 args = pop()
                 push(make_call(pop(), args))
-            elif op == 0x89:  # NEWFALSE
-                push(False)
-            elif op == 0x88:  # NEWTRUE
-                push(True)
-            elif op == 0x4E:  # NONE
-                push(None)
+            elif op == 0x74:  # TUPLE
+                items = pop_mark()
+                push(tuple(items))
             elif op == 0x4D:  # BININT2
                 ensure(2)
                 push(_unpack_H(buf, pos)[0])
@@ -591,43 +586,17 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                 ensure(4)
                 push(_unpack_i(buf, pos)[0])
                 pos += 4
-            elif op == 0x6A:  # LONG_BINGET
-                ensure(4)
-                push(memo_get(_unpack_I(buf, pos)[0]))
-                pos += 4
-            elif op == 0x72:  # LONG_BINPUT
-                ensure(4)
-                memo_put(_unpack_I(buf, pos)[0])
-                pos += 4
-            elif op == 0x58:  # BINUNICODE
-                ensure(4)
-                n = _unpack_I(buf, pos)[0]
-                pos += 4
-                data = take_big(n)
-                push(_decode_utf8(data) if isinstance(data, bytes) else data)
-            elif op == 0x7D:  # EMPTY_DICT
-                push({})
-            elif op == 0x5D:  # EMPTY_LIST
-                push([])
-            elif op == 0x75:  # SETITEMS
-                items = pop_mark()
-                target = mutate_target(top(), "SETITEMS")
-                if len(items) % 2:
-                    raise _Stop("malformed", "SETITEMS with an odd number of items")
-                _setitems(target, items)
-            elif op == 0x73:  # SETITEM
-                value = pop()
-                key = pop()
-                target = mutate_target(top(), "SETITEM")
-                _setitems(target, [key, value])
-            elif op == 0x65:  # APPENDS
-                items = pop_mark()
-                target = mutate_target(top(), "APPENDS")
-                _append(target, items)
-            elif op == 0x61:  # APPEND
-                value = pop()
-                target = mutate_target(top(), "APPEND")
-                _append(target, [value])
+            elif op == 0x89:  # NEWFALSE
+                push(False)
+            elif op == 0x86:  # TUPLE2
+                b2 = pop()
+                push((pop(), b2))
+            elif op == 0x87:  # TUPLE3
+                c3 = pop()
+                b3 = pop()
+                push((pop(), b3, c3))
+            elif op == 0x85:  # TUPLE1
+                push((pop(),))
             elif op == 0x62:  # BUILD
                 state = pop()
                 inst = top()
@@ -643,6 +612,18 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                     and (raw.func.module, raw.func.name) in _JOBLIB_WRAPPERS
                 ):
                     joblib_array(raw, state)
+            elif op == 0x88:  # NEWTRUE
+                push(True)
+            elif op == 0x29:  # EMPTY_TUPLE
+                push(())
+            elif op == 0x51:  # BINPERSID
+                pid = PersistentId(pop())
+                run.persistent_ids.append(pid)
+                push(pid)
+            elif op == 0x63:  # GLOBAL
+                module = _decode_utf8(line())
+                name = _decode_utf8(line())
+                push(add_global(module, name, "GLOBAL"))
             elif op == 0x93:  # STACK_GLOBAL
                 name = pop()
                 module = pop()
@@ -660,39 +641,18 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                     push(Global("?", "?"))
                 else:
                     push(add_global(module, name, "STACK_GLOBAL"))
-            elif op == 0x63:  # GLOBAL
-                module = _decode_utf8(line())
-                name = _decode_utf8(line())
-                push(add_global(module, name, "GLOBAL"))
-            elif op == 0x81:  # NEWOBJ
-                args = pop()
-                push(make_call(pop(), args))
-            elif op == 0x92:  # NEWOBJ_EX
-                kwargs = pop()
-                args = pop()
-                push(make_call(pop(), args, kwargs))
-            elif op == 0x95:  # FRAME
-                ensure(8)
-                pos += 8
-            elif op == 0x2E:  # STOP
-                value = pop()
-                run.values.append(value)
-                return base + pos
-            elif op == 0x80:  # PROTO
-                ensure(1)
-                proto = buf[pos]
-                pos += 1
-                if proto > HIGHEST_PROTOCOL:
-                    raise _Stop("malformed", f"unsupported pickle protocol {proto}", protocol=proto)
-            elif op == 0x8A:  # LONG1
-                ensure(1)
-                n = buf[pos]
-                pos += 1
-                push(int.from_bytes(take(n), "little", signed=True))
-            elif op == 0x47:  # BINFLOAT
-                ensure(8)
-                push(_unpack_d(buf, pos)[0])
-                pos += 8
+            elif op == 0x7D:  # EMPTY_DICT
+                push({})
+            elif op == 0x75:  # SETITEMS
+                items = pop_mark()
+                target = mutate_target(top(), "SETITEMS")
+                if len(items) % 2:
+                    raise _Stop("malformed", "SETITEMS with an odd number of items")
+                _setitems(target, items)
+            elif op == 0x6A:  # LONG_BINGET
+                ensure(4)
+                push(memo_get(_unpack_I(buf, pos)[0]))
+                pos += 4
             elif op == 0x43:  # SHORT_BINBYTES
                 ensure(1)
                 n = buf[pos]
@@ -717,6 +677,50 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                     push(bytearray(data) if op == 0x96 else data)
                 else:
                     push(data)
+            elif op == 0x95:  # FRAME
+                ensure(8)
+                pos += 8
+            elif op == 0x2E:  # STOP
+                value = pop()
+                run.values.append(value)
+                return base + pos
+            elif op == 0x80:  # PROTO
+                ensure(1)
+                proto = buf[pos]
+                pos += 1
+                if proto > HIGHEST_PROTOCOL:
+                    raise _Stop("malformed", f"unsupported pickle protocol {proto}", protocol=proto)
+            elif op == 0x5D:  # EMPTY_LIST
+                push([])
+            elif op == 0x73:  # SETITEM
+                value = pop()
+                key = pop()
+                target = mutate_target(top(), "SETITEM")
+                _setitems(target, [key, value])
+            elif op == 0x65:  # APPENDS
+                items = pop_mark()
+                target = mutate_target(top(), "APPENDS")
+                _append(target, items)
+            elif op == 0x61:  # APPEND
+                value = pop()
+                target = mutate_target(top(), "APPEND")
+                _append(target, [value])
+            elif op == 0x81:  # NEWOBJ
+                args = pop()
+                push(make_call(pop(), args))
+            elif op == 0x92:  # NEWOBJ_EX
+                kwargs = pop()
+                args = pop()
+                push(make_call(pop(), args, kwargs))
+            elif op == 0x8A:  # LONG1
+                ensure(1)
+                n = buf[pos]
+                pos += 1
+                push(int.from_bytes(take(n), "little", signed=True))
+            elif op == 0x47:  # BINFLOAT
+                ensure(8)
+                push(_unpack_d(buf, pos)[0])
+                pos += 8
             elif op == 0x8D:  # BINUNICODE8
                 ensure(8)
                 n = _unpack_Q(buf, pos)[0]
@@ -764,10 +768,6 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                 name = _decode_utf8(line())
                 items = pop_mark()
                 push(make_call(add_global(module, name, "INST"), tuple(items)))
-            elif op == 0x51:  # BINPERSID
-                pid = PersistentId(pop())
-                run.persistent_ids.append(pid)
-                push(pid)
             elif op == 0x50:  # PERSID
                 pid = PersistentId(_decode_ascii(line()))
                 run.persistent_ids.append(pid)
@@ -945,7 +945,6 @@ def _setitems(target: Any, items: list[Any]) -> None:
     # succeed; carrying on sees at least as much as the loader would
 
 
-
 def _append(target: Any, items: list[Any]) -> None:
     if isinstance(target, list):
         target.extend(items)
@@ -955,7 +954,6 @@ def _append(target: Any, items: list[Any]) -> None:
         target.update(_hkey(i) for i in items)
     # other targets (a list indexed by int, an object of unknown type): the loader may or may not
     # succeed; carrying on sees at least as much as the loader would
-
 
 
 def _describe(value: Any) -> str:
