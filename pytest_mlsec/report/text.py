@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 from pytest_mlsec.findings import Finding, Report, Severity
@@ -52,4 +53,9 @@ def render_failure(report: Report, threshold: Severity) -> str:
     failing = report.at_or_above(threshold)
     head = f"mlsec found {len(failing)} finding(s) at or above {threshold.label}:"
     body = "\n\n".join(render_finding(f) for f in failing)
-    return f"{head}\n\n{body}\n"
+    text = f"{head}\n\n{body}\n"
+    minimal = report.metadata.get("minimal_policy")
+    if minimal:
+        # The least-privilege check computes what would have sufficed; show it where people look.
+        text += "\nMinimal policy per principal that would have sufficed (from the calls observed):\n" + json.dumps(minimal, indent=2) + "\n"
+    return text
