@@ -57,5 +57,6 @@ def render_failure(report: Report, threshold: Severity) -> str:
     minimal = report.metadata.get("minimal_policy")
     if minimal:
         # The least-privilege check computes what would have sufficed; show it where people look.
-        text += "\nMinimal policy per principal that would have sufficed (from the calls observed):\n" + json.dumps(minimal, indent=2) + "\n"
+        text += "\nMinimal policy per principal that would have sufficed (from the calls observed):\n"
+        text += json.dumps(minimal, indent=2) + "\n"
     return text
