@@ -47,7 +47,9 @@ class Registry:
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
 
-    def add(self, cid: str, rel: str, expected: str, desc: str, klass: str = "", extra: list[str] | None = None) -> None:
+    def add(
+        self, cid: str, rel: str, expected: str, desc: str, klass: str = "", extra: list[str] | None = None
+    ) -> None:
         assert expected in ("unsafe", "safe"), expected
         assert all(c.id != cid for c in self.cases), cid
         self.cases.append(Case(self.check, cid, f"{self.check}/{rel}", expected, desc, klass, extra or []))

@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """Run the mlsec CLI on every red-team case and print misses / false positives per check.
 
 Usage:  .venv/bin/python benchmarks/redteam/evaluate.py [scan iam deps secrets ...] [--json OUT]
@@ -19,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, MARKER_PREFIX, ROOT  # noqa: E402
+from common import DATA, MARKER_PREFIX, ROOT
 
 MLSEC = str(ROOT / ".venv" / "bin" / "mlsec")
 
@@ -28,7 +29,7 @@ def run_case(case: dict) -> dict:
     target = str(DATA / case["target"])
     cmd = [MLSEC, case["check"], target, "--format", "json", "--no-progress", *case.get("extra_args", [])]
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=str(DATA))
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=str(DATA), check=False)
     except subprocess.TimeoutExpired:
         return {**case, "rc": -1, "verdict": "timeout", "rules": [], "summary": "timeout after 300 s"}
     rules: list[str] = []
@@ -54,7 +55,7 @@ def main(argv: list[str]) -> int:
     if "--json" in argv:
         i = argv.index("--json")
         out_json = argv[i + 1]
-        argv = argv[:i] + argv[i + 2:]
+        argv = argv[:i] + argv[i + 2 :]
     checks = argv or ["scan", "iam", "deps", "secrets", "code"]
     for m in glob.glob(MARKER_PREFIX + "*"):
         os.remove(m)
@@ -82,9 +83,11 @@ def main(argv: list[str]) -> int:
         fps = [r for r in safe if r["verdict"] not in ("safe", "safe(low-only)")]
         noise = [r for r in safe if r["verdict"] == "safe(low-only)"]
         must = [r for r in missed if r["klass"] not in ("policy", "hardening")]
-        print(f"\n=== {c}: {len(rs)} cases | unsafe: {len(caught)}/{len(unsafe)} fail the gate, {len(below)} detected below it, "
-              f"{len(missed)} not detected ({len(must)} must-fix) | safe: {len(safe) - len(fps) - len(noise)}/{len(safe)} silent, "
-              f"{len(noise)} below-gate noise, {len(fps)} false positives ===")
+        print(
+            f"\n=== {c}: {len(rs)} cases | unsafe: {len(caught)}/{len(unsafe)} fail the gate, {len(below)} detected below it, "
+            f"{len(missed)} not detected ({len(must)} must-fix) | safe: {len(safe) - len(fps) - len(noise)}/{len(safe)} silent, "
+            f"{len(noise)} below-gate noise, {len(fps)} false positives ==="
+        )
         for r in missed:
             tag = "MISS" if r["klass"] not in ("policy", "hardening") else r["klass"][:6].upper()
             print(f"{tag:<6} {r['id']:<34} {r['verdict']:<16} {r['desc']}\n       -> {r['summary'] or 'no findings'}")
