@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Generate the `mlsec iam` red-team corpus.
 
 Classes modelled on publicly reported misses / false positives of parliament, cloudsplaining and
