@@ -116,7 +116,7 @@ def _role(endpoint: str, name: str, policy: dict) -> str:
         endpoint_url=endpoint,
         region_name="us-east-1",
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 (moto accepts any)
+        aws_secret_access_key="testing",
     )
     trust = {
         "Version": "2012-10-17",
