@@ -38,7 +38,7 @@ HASHES_MISSING = Rule(
 HASHES_PARTIAL = Rule(
     id="MLSEC-DEP-003",
     name="hash-mode-incomplete",
-    severity=Severity.MEDIUM,
+    severity=Severity.HIGH,
     short="Some requirements carry hashes and this one does not",
     full=(
         "Once any requirement has a hash, pip switches to hash-checking mode for the whole install and "
@@ -50,7 +50,7 @@ HASHES_PARTIAL = Rule(
 BAD_HASH = Rule(
     id="MLSEC-DEP-004",
     name="weak-or-malformed-hash",
-    severity=Severity.MEDIUM,
+    severity=Severity.HIGH,
     short="Hash is weak or malformed",
     full="Only sha256, sha384 and sha512 with the right number of hex digits protect an artifact.",
     remediation="Replace the hash with a sha256 (or stronger) digest of the artifact.",
@@ -71,7 +71,7 @@ VCS_UNPINNED = Rule(
 URL_UNHASHED = Rule(
     id="MLSEC-DEP-006",
     name="direct-url-without-hash",
-    severity=Severity.MEDIUM,
+    severity=Severity.HIGH,
     short="Direct URL requirement has no hash",
     full="A URL can serve different bytes tomorrow; without '#sha256=' (or --hash) nothing checks them.",
     remediation="Append '#sha256=<digest>' to the URL or add --hash=sha256:<digest>.",
@@ -159,7 +159,7 @@ TRUSTED_HOST = Rule(
 INCLUDE_MISSING = Rule(
     id="MLSEC-DEP-015",
     name="include-not-followed",
-    severity=Severity.MEDIUM,
+    severity=Severity.HIGH,
     short="Included requirements file cannot be checked",
     full="A -r/-c include is missing, unreadable or remote, so the requirements it adds were not reviewed.",
     remediation="Fix the include path (it is relative to the including file), or vendor the remote file.",
