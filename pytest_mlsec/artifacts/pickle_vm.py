@@ -398,16 +398,6 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
         push = stack.append
         return items
 
-    def pop() -> Any:
-        if not stack:
-            raise _Stop("malformed", f"{OPCODE_NAMES.get(op, '?')} on an empty stack")
-        return stack.pop()
-
-    def top() -> Any:
-        if not stack:
-            raise _Stop("malformed", f"{OPCODE_NAMES.get(op, '?')} on an empty stack")
-        return stack[-1]
-
     def memo_get(key: int) -> Any:
         try:
             value = memo[key]
@@ -532,38 +522,49 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                     raise _Stop("limit", f"stack deeper than {max_depth}", limit="max_stack_depth")
                 if base + pos - start - skipped > max_bytes:
                     raise _Stop("limit", f"pickle larger than {max_bytes} bytes", limit="max_pickle_bytes")
+                if len(memo) > max_memo:
+                    raise _Stop("limit", f"more than {max_memo} memo entries", limit="max_memo")
             if ops_left < 0:
                 raise _Stop("limit", f"more than {limits.max_opcodes} opcodes", limit="max_opcodes")
             # --- most frequent opcodes first ---
+            # fixed-size arguments need no ensure(): the window holds >= 16 bytes unless the stream
+            # ends, and then indexing/unpacking raises, which is reported as truncation below
             if op == 0x71:  # BINPUT
-                ensure(1)
-                memo_put(buf[pos])
+                memo[buf[pos]] = stack[-1]
                 pos += 1
             elif op == 0x94:  # MEMOIZE
-                memo_put(len(memo))
+                memo[len(memo)] = stack[-1]
             elif op == 0x72:  # LONG_BINPUT
-                ensure(4)
-                memo_put(_unpack_I(buf, pos)[0])
+                memo[_unpack_I(buf, pos)[0]] = stack[-1]
                 pos += 4
             elif op == 0x68:  # BINGET
-                ensure(1)
-                push(memo_get(buf[pos]))
+                value = memo[buf[pos]]
                 pos += 1
+                if builds:
+                    b = builds.get(id(value))
+                    if b is not None and b.obj is value:
+                        value = b
+                push(value)
             elif op == 0x4B:  # BININT1
-                ensure(1)
                 push(buf[pos])
                 pos += 1
             elif op == 0x8C:  # SHORT_BINUNICODE
-                ensure(1)
-                n = buf[pos]
-                pos += 1
-                push(_decode_utf8(take(n)))
+                n = buf[pos] + 1
+                if pos + n <= blen:
+                    push(buf[pos + 1 : pos + n].decode("utf-8", "surrogatepass"))
+                    pos += n
+                else:
+                    pos += 1
+                    push(_decode_utf8(take(n - 1)))
             elif op == 0x58:  # BINUNICODE
-                ensure(4)
-                n = _unpack_I(buf, pos)[0]
-                pos += 4
-                data = take_big(n)
-                push(_decode_utf8(data) if isinstance(data, bytes) else data)
+                n = _unpack_I(buf, pos)[0] + 4
+                if pos + n <= blen:
+                    push(buf[pos + 4 : pos + n].decode("utf-8", "surrogatepass"))
+                    pos += n
+                else:
+                    pos += 4
+                    data = take_big(n - 4)
+                    push(_decode_utf8(data) if isinstance(data, bytes) else data)
             elif op == 0x4E:  # NONE
                 push(None)
             elif op == 0x28:  # MARK
@@ -573,8 +574,8 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                 stack = []
                 push = stack.append
             elif op == 0x52:  # REDUCE
-                args = pop()
-                push(make_call(pop(), args))
+                args = stack.pop()
+                push(make_call(stack.pop(), args))
             elif op == 0x74:  # TUPLE
                 items = pop_mark()
                 push(tuple(items))
@@ -589,17 +590,17 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
             elif op == 0x89:  # NEWFALSE
                 push(False)
             elif op == 0x86:  # TUPLE2
-                b2 = pop()
-                push((pop(), b2))
+                b2 = stack.pop()
+                push((stack.pop(), b2))
             elif op == 0x87:  # TUPLE3
-                c3 = pop()
-                b3 = pop()
-                push((pop(), b3, c3))
+                c3 = stack.pop()
+                b3 = stack.pop()
+                push((stack.pop(), b3, c3))
             elif op == 0x85:  # TUPLE1
-                push((pop(),))
+                push((stack.pop(),))
             elif op == 0x62:  # BUILD
-                state = pop()
-                inst = top()
+                state = stack.pop()
+                inst = stack[-1]
                 raw = inst.obj if isinstance(inst, Build) else inst
                 mutate_target(raw, "BUILD")
                 built = Build(raw, state)
@@ -617,7 +618,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
             elif op == 0x29:  # EMPTY_TUPLE
                 push(())
             elif op == 0x51:  # BINPERSID
-                pid = PersistentId(pop())
+                pid = PersistentId(stack.pop())
                 run.persistent_ids.append(pid)
                 push(pid)
             elif op == 0x63:  # GLOBAL
@@ -625,8 +626,8 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                 name = _decode_utf8(line())
                 push(add_global(module, name, "GLOBAL"))
             elif op == 0x93:  # STACK_GLOBAL
-                name = pop()
-                module = pop()
+                name = stack.pop()
+                module = stack.pop()
                 if type(module) is not str or type(name) is not str:
                     issue(
                         "stack-global",
@@ -645,7 +646,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                 push({})
             elif op == 0x75:  # SETITEMS
                 items = pop_mark()
-                target = mutate_target(top(), "SETITEMS")
+                target = mutate_target(stack[-1], "SETITEMS")
                 if len(items) % 2:
                     raise _Stop("malformed", "SETITEMS with an odd number of items")
                 _setitems(target, items)
@@ -681,7 +682,9 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                 ensure(8)
                 pos += 8
             elif op == 0x2E:  # STOP
-                value = pop()
+                if len(memo) > max_memo:
+                    raise _Stop("limit", f"more than {max_memo} memo entries", limit="max_memo")
+                value = stack.pop()
                 run.values.append(value)
                 return base + pos
             elif op == 0x80:  # PROTO
@@ -693,25 +696,25 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
             elif op == 0x5D:  # EMPTY_LIST
                 push([])
             elif op == 0x73:  # SETITEM
-                value = pop()
-                key = pop()
-                target = mutate_target(top(), "SETITEM")
+                value = stack.pop()
+                key = stack.pop()
+                target = mutate_target(stack[-1], "SETITEM")
                 _setitems(target, [key, value])
             elif op == 0x65:  # APPENDS
                 items = pop_mark()
-                target = mutate_target(top(), "APPENDS")
+                target = mutate_target(stack[-1], "APPENDS")
                 _append(target, items)
             elif op == 0x61:  # APPEND
-                value = pop()
-                target = mutate_target(top(), "APPEND")
+                value = stack.pop()
+                target = mutate_target(stack[-1], "APPEND")
                 _append(target, [value])
             elif op == 0x81:  # NEWOBJ
-                args = pop()
-                push(make_call(pop(), args))
+                args = stack.pop()
+                push(make_call(stack.pop(), args))
             elif op == 0x92:  # NEWOBJ_EX
-                kwargs = pop()
-                args = pop()
-                push(make_call(pop(), args, kwargs))
+                kwargs = stack.pop()
+                args = stack.pop()
+                push(make_call(stack.pop(), args, kwargs))
             elif op == 0x8A:  # LONG1
                 ensure(1)
                 n = buf[pos]
@@ -733,7 +736,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                 push(set())
             elif op == 0x90:  # ADDITEMS
                 items = pop_mark()
-                target = mutate_target(top(), "ADDITEMS")
+                target = mutate_target(stack[-1], "ADDITEMS")
                 if isinstance(target, set):
                     target.update(_hkey(i) for i in items)
                 else:
@@ -749,7 +752,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
             elif op == 0x31:  # POP_MARK
                 pop_mark()
             elif op == 0x32:  # DUP
-                push(top())
+                push(stack[-1])
             elif op == 0x6C:  # LIST
                 items = pop_mark()
                 push(items)
@@ -851,17 +854,40 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                 push(OutOfBandBuffer(buffers))
                 buffers += 1
             elif op == 0x98:  # READONLY_BUFFER
-                value = top()
+                value = stack[-1]
                 if isinstance(value, OutOfBandBuffer):
                     stack[-1] = OutOfBandBuffer(value.index, True)
             else:
                 raise _Stop("malformed", f"unknown opcode 0x{op:02x}", opcode=f"0x{op:02x}")
-    except IndexError:
+    except KeyError as exc:
         run.issues.append(
             Issue(
-                "truncated",
+                "malformed",
                 op_offset,
-                f"the stream ends before STOP (at offset {op_offset})",
+                f"memo key {exc.args[0] if exc.args else '?'} was never stored (at offset {op_offset})",
+                replace(gloc, offset=op_offset),
+                {"opcode": OPCODE_NAMES.get(op, f"0x{op:02x}")},
+            )
+        )
+        return None
+    except UnicodeDecodeError:
+        run.issues.append(
+            Issue(
+                "malformed",
+                op_offset,
+                f"a string argument is not valid UTF-8 (at offset {op_offset})",
+                replace(gloc, offset=op_offset),
+                {"opcode": OPCODE_NAMES.get(op, f"0x{op:02x}")},
+            )
+        )
+        return None
+    except (IndexError, struct.error):
+        what = "the stream ends" if base + pos >= size else "the stack is empty"
+        run.issues.append(
+            Issue(
+                "truncated" if base + pos >= size else "malformed",
+                op_offset,
+                f"{what} at {OPCODE_NAMES.get(op, f'0x{op:02x}')} before STOP (at offset {op_offset})",
                 replace(gloc, offset=op_offset),
                 {"opcode": OPCODE_NAMES.get(op, f"0x{op:02x}")},
             )
