@@ -249,8 +249,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     collector = _collector(config)
     if _is_worker(config):
-        merged = collector.merged()
-        config.workeroutput[_WORKER_KEY] = json.dumps(merged.to_dict())  # type: ignore[attr-defined]
+        if collector.reports:  # a worker that ran no check sends nothing (no empty summary)
+            merged = collector.merged()
+            config.workeroutput[_WORKER_KEY] = json.dumps(merged.to_dict())  # type: ignore[attr-defined]
         return
     _write_outputs(collector)
 
