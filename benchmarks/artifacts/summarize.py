@@ -22,7 +22,7 @@ def main() -> None:
         results = []
         for suffix in ("", "-slow"):
             path = Path(f"/tmp/hf-{name}{suffix}.json")
-            if path.exists():
+            if path.exists() and path.stat().st_size:
                 results.extend(json.loads(path.read_text())["results"])
         if not results:
             continue
