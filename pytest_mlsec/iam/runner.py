@@ -169,10 +169,12 @@ def _run(targets: list[str], options: dict[str, Any], *, root: Path, progress: C
     }
     if used is not None:
         metadata["minimal_policy"] = analyzer.minimal_policies
-    return Report(
+    report = Report(
         checks=("iam",),
         targets=tuple(targets),
         findings=tuple(sorted(findings, key=sort_key)),
         skipped=tuple(skipped),
         metadata=metadata,
     )
+    inv.release()  # findings hold copies (frozen evidence): nothing refers back into the inventory
+    return report
