@@ -185,6 +185,15 @@ class CheckRegistry:
         assert self._commands is not None
         return self._commands
 
+    def command(self, name: str) -> Command | None:
+        """One command; a built-in one is imported alone (``mlsec manifest`` skips every check)."""
+        if self._commands is None and name in BUILTIN_COMMANDS:
+            cls = _optional_builtin(BUILTIN_COMMANDS[name])
+            if cls is not None:
+                command: Command = cls()
+                return command
+        return self.commands().get(name)
+
     def check(self, name: str) -> Check:
         if self._checks is None and name in BUILTIN_CHECKS:
             check = self._single.get(name)

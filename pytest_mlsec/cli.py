@@ -73,8 +73,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     if only is not None and only in BUILTIN_CHECKS:
         checks: dict[str, Check] = {only: reg.check(only)}
         commands: dict[str, Command] = {}
-    elif only is not None and only in BUILTIN_COMMANDS and only in reg.commands():
-        checks, commands = {}, {only: reg.commands()[only]}
+    elif only is not None and only in BUILTIN_COMMANDS and (command := reg.command(only)) is not None:
+        checks, commands = {}, {only: command}
     else:
         checks, commands = dict(reg.checks()), dict(reg.commands())
     for name, check in sorted(checks.items()):
@@ -204,7 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             from pytest_mlsec.checks import registry
 
-            report = registry().commands()[args._name].run(args, config)
+            chosen = registry().command(args._name)
+            if chosen is None:
+                raise UsageError(f"unknown command {args._name!r}")
+            report = chosen.run(args, config)
     except UsageError as exc:
         progress.clear()
         _fatal(str(exc))
