@@ -357,7 +357,6 @@ class Analyzer:
         """Apply the statement rules; returns True when the statement makes the principal an admin."""
         principal = view.principal
         where = self._where(stmt, principal)
-        desc = stmt.describe()
         sid = (id(stmt),)
         policy_name = stmt.policy.name if stmt.policy else "policy"
         if not stmt.not_action and any(a.strip() in ("*", "*:*") for a in stmt.actions):
@@ -369,7 +368,8 @@ class Analyzer:
                     _Pending(
                         R.FULL_ADMIN,
                         where,
-                        f'{desc} allows Action "*" on {_short(list(stmt.resources))}: full administrator access',
+                        f'{stmt.describe()} allows Action "*" on {_short(list(stmt.resources))}: '
+                        "full administrator access",
                         {
                             "statement": stmt.source_json(),
                             "expanded_actions": len(self.db.names),
@@ -390,7 +390,7 @@ class Analyzer:
                 _Pending(
                     R.ALLOW_NOT_ACTION,
                     where,
-                    f"{desc} allows every action except {_short(list(stmt.actions))}: {len(live)} actions"
+                    f"{stmt.describe()} allows every action except {_short(list(stmt.actions))}: {len(live)} actions"
                     + (
                         f", including permissions management ({_short([self.db.canonical(a) for a in perms[:6]], 5)})"
                         if perms
@@ -414,7 +414,7 @@ class Analyzer:
                 _Pending(
                     R.ALLOW_NOT_RESOURCE,
                     where,
-                    f"{desc} allows {_short(list(stmt.actions))} on every resource except "
+                    f"{stmt.describe()} allows {_short(list(stmt.actions))} on every resource except "
                     f"{_short(list(stmt.resources))}",
                     {"actions": list(stmt.actions), "not_resource": list(stmt.resources)},
                     key=f"{policy_name}:{stmt.index}",
@@ -436,8 +436,8 @@ class Analyzer:
                     _Pending(
                         R.PASSROLE_UNSCOPED,
                         where,
-                        f"{desc} allows iam:PassRole on {_short(list(g.resources))} without iam:PassedToService: any "
-                        "role can be handed to any service",
+                        f"{stmt.describe()} allows iam:PassRole on {_short(list(g.resources))} without "
+                        "iam:PassedToService: any role can be handed to any service",
                         {
                             "statement": stmt.source_json(),
                             "resources": list(g.resources),
