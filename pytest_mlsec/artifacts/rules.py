@@ -328,15 +328,6 @@ FMT_MLMODEL_BAD = Rule(
     remediation="Regenerate the MLmodel file with mlflow.",
     tags=("mlflow", "fail-closed"),
 )
-FMT_TOO_LARGE = Rule(
-    id="MLSEC-FMT-015",
-    name="member-too-large",
-    severity=Severity.HIGH,
-    short="Member exceeds the size limit",
-    full="A compressed member or stream decompresses beyond the per-member or total limit and was not fully scanned.",
-    remediation="Raise the limits in [tool.mlsec.scan] limits if the file is legitimately large.",
-    tags=("archive", "fail-closed"),
-)
 FMT_TORCH_LAYOUT = Rule(
     id="MLSEC-FMT-016",
     name="torch-layout-invalid",
@@ -355,6 +346,6 @@ PKL_RULES = (
 FMT_RULES = (
     FMT_UNKNOWN, FMT_ZIP_TAMPERED, FMT_ARCHIVE_BAD, FMT_BOMB, FMT_7Z_UNAVAILABLE, FMT_SCANNER_MISSING, FMT_NPY_BAD,
     FMT_NPY_OBJECT, FMT_SYMLINK, FMT_UNREADABLE, FMT_REMOTE_CODE, FMT_MLFLOW_PICKLE, FMT_SKOPS_TRUSTED,
-    FMT_MLMODEL_BAD, FMT_TOO_LARGE, FMT_TORCH_LAYOUT,
+    FMT_MLMODEL_BAD, FMT_TORCH_LAYOUT,
 )  # fmt: skip
 RULES = PKL_RULES + FMT_RULES

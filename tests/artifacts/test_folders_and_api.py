@@ -192,3 +192,52 @@ def test_s3_targets_go_through_the_same_dispatcher(monkeypatch: pytest.MonkeyPat
     report = run_check("scan", ["s3://missing/x"])
     assert report.findings
     assert report.findings[0].location.resource == "s3://missing/x"
+
+
+def test_corrupt_zip_is_a_finding() -> None:
+    from tests.artifacts.test_containers import torch_zip
+
+    data = torch_zip()
+    findings = scan_bytes_(data[: len(data) - 30])  # end record cut off
+    assert "MLSEC-FMT-003" in rule_ids(findings)
+
+
+def scan_bytes_(data: bytes) -> list:  # type: ignore[type-arg]
+    from pytest_mlsec.artifacts.scanner import scan_bytes
+
+    return scan_bytes(data, "m.pt")
+
+
+def test_missing_format_module_is_a_finding_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    import struct
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pytest_mlsec.artifacts.gguf_format", None)
+    findings = scan_bytes_(b"GGUF" + struct.pack("<IQQ", 3, 0, 0))
+    assert "MLSEC-FMT-006" in rule_ids(findings)
+
+
+def test_special_files_are_unreadable_findings(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    os.mkfifo(tmp_path / "m" / "pipe")
+    report = run_check("scan", [str(tmp_path / "m")])
+    assert "MLSEC-FMT-010" in rule_ids(report.findings)
+
+
+def test_invalid_mlmodel_yaml(tmp_path: Path) -> None:
+    _write(tmp_path / "mlm" / "MLmodel", "flavors: [unclosed\n")
+    assert "MLSEC-FMT-014" in rule_ids(run_check("scan", [str(tmp_path / "mlm")]).findings)
+
+
+def test_torch_zip_missing_storage_is_a_layout_finding() -> None:
+    from tests.artifacts.test_containers import torch_zip
+
+    pickled = (BENIGN / "state_dict.pt").read_bytes()
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(pickled)) as zf:
+        data_pkl = zf.read("state_dict/data.pkl")
+    findings = scan_bytes_(torch_zip(data_pkl))  # references storages 0..N, archive has only data/0
+    assert "MLSEC-FMT-016" in rule_ids(findings)
+    assert not any(f.severity >= 3 for f in findings)
