@@ -128,8 +128,12 @@ def _make_fixture(name: str, spec: str) -> Any:
             try:
                 report: Report = function(*args, **kwargs)
             except MLSecViolation as violation:
-                collector.add(violation.report)
-                pytest.fail(str(violation), pytrace=False)
+                failure: MLSecViolation | None = violation
+            else:
+                failure = None
+            if failure is not None:  # fail outside the except block: no chained traceback noise
+                collector.add(failure.report)
+                pytest.fail(str(failure), pytrace=False)
             collector.add(report)
             return report
 
@@ -163,8 +167,12 @@ def mlsec_check(request: pytest.FixtureRequest) -> Callable[..., Report]:
                 **options,
             )
         except MLSecViolation as violation:
-            collector.add(violation.report)
-            pytest.fail(str(violation), pytrace=False)
+            failure: MLSecViolation | None = violation
+        else:
+            failure = None
+        if failure is not None:
+            collector.add(failure.report)
+            pytest.fail(str(failure), pytrace=False)
         collector.add(report)
         return report
 
