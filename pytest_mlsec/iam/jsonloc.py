@@ -19,7 +19,11 @@ _DECODER = json.JSONDecoder()
 _WS_RUN = re.compile(r"[ \t\r\n]*")
 # everything up to the next bracket outside a string (strings may hold brackets: "${aws:username}")
 _TO_BRACKET = re.compile(r'[^"\[\]{}]*(?:"[^"\\]*(?:\\.[^"\\]*)*"[^"\[\]{}]*)*[\[\]{}]')
-_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"[ \t\r\n]*:[ \t\r\n]*')
+_MEMBER = re.compile(
+    r'"((?:[^"\\]|\\.)*)"[ \t\r\n]*:[ \t\r\n]*'  # key and colon
+    r'("(?:[^"\\]|\\.)*"|[^,\]}\s\[{]*)'  # a scalar value, or nothing before a container
+    r"[ \t\r\n]*,?[ \t\r\n]*"
+)
 _SCALAR = re.compile(r'"(?:[^"\\]|\\.)*"|[^,\]}\s]*')
 _SEPARATOR = re.compile(r"[ \t\r\n]*,?[ \t\r\n]*")
 _BLOCK = 4096
@@ -77,17 +81,22 @@ class LineIndex:
         n = len(text)
         while i < n and text[i] not in "]}":
             key: str | int
-            if is_object:
-                m = _KEY.match(text, i)
+            if is_object:  # one match: key, colon, and a scalar value with its separator
+                m = _MEMBER.match(text, i)
                 if m is None:
                     break
                 raw = m.group(1)
                 key = json.loads(f'"{raw}"') if "\\" in raw else raw
-                i = m.end()
+                value = m.start(2)
+                out[key] = value
+                if m.end(2) > value:  # a scalar: already consumed
+                    i = m.end()
+                    continue
+                i = value
             else:
                 key = index
                 index += 1
-            out[key] = i
+                out[key] = i
             end = close.get(i)
             # containers jump to their closing bracket; scalars: _SCALAR always matches
             i = end + 1 if end is not None else _SCALAR.match(text, i).end()  # type: ignore[union-attr]
