@@ -132,6 +132,8 @@ class Analyzer:
         self.account_id = account_id
         self._pending: dict[tuple[Any, ...], _Pending] = {}
         self._grant_cache: dict[tuple[int, str], Grant | None] = {}
+        self._scope_grants: dict[tuple[Any, str], Grant | None] = {}
+        self._scopes: dict[int, tuple[Any, ...]] = {}
         self._seen_policies: set[int] = set()
         self.minimal_policies: dict[str, Any] = {}
         self._touched: list[tuple[tuple[Any, ...], frozenset[str] | None]] | None = None
@@ -177,12 +179,32 @@ class Analyzer:
         return out
 
     def _base_grant(self, stmt: Statement, action: str) -> Grant | None:
-        """The grant of ``action`` by ``stmt`` before any Deny or boundary (shared by every principal)."""
+        """The grant of ``action`` by ``stmt`` before any Deny or boundary (shared by every principal).
+
+        Without Denies a grant depends only on the statement's resource element and conditions, which
+        repeat across policies (the same bucket, the same PassRole scope): computed once per such
+        scope and action, then bound to each statement."""
         ck = (id(stmt), action)
         if ck in self._grant_cache:
             return self._grant_cache[ck]
-        info = self.db.info(action)
-        grant = self._bare._grant(stmt, info.name if info else action, info)
+        scope = self._scopes.get(id(stmt))
+        if scope is None:
+            scope = self._scopes[id(stmt)] = (
+                stmt.not_resource,
+                stmt.resources,
+                tuple((op, tuple(block.items())) for op, block in stmt.conditions.items()),
+            )
+        sk = (scope, action)
+        if sk in self._scope_grants:
+            proto = self._scope_grants[sk]
+            grant = (
+                None
+                if proto is None
+                else Grant(stmt, proto.action, proto.resources, proto.scoped_by, proto.conditions, list(proto.notes))
+            )
+        else:
+            info = self.db.info(action)
+            grant = self._scope_grants[sk] = self._bare._grant(stmt, info.name if info else action, info)
         self._grant_cache[ck] = grant
         return grant
 
