@@ -108,6 +108,14 @@ class Dispatcher:
             from pytest_mlsec.artifacts.containers import scan_7z
 
             return scan_7z(source, location, self, depth)
+        if kind == "safetensors" and head[0] == 0x80 and head[1] <= 16:
+            # the header length reads as a pickle PROTO: still make sure no pickle payload hides there
+            # (a safetensors/pickle polyglot); the structural errors of that "pickle" mean nothing
+            found = self.external(kind, source, location, depth)
+            run = run_vm(source, location, self.options.limits)
+            if run.globals or run.pickles:
+                found += [f for f in judge(run, location, self.options) if f.rule_id not in _STRUCTURAL]
+            return found
         if kind in _EXTERNAL:
             return self.external(kind, source, location, depth)
         return self._unknown(head, source, location)

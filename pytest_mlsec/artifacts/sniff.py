@@ -47,6 +47,9 @@ def sniff(head: bytes, size: int, name: str = "") -> str:
         return "empty"
     if head.startswith(TORCH_LEGACY_MAGIC):
         return "torch-legacy"
+    # before pickle: a safetensors header length such as 0x480 starts with the bytes 80 04 (a PROTO)
+    if _is_safetensors(head, size):
+        return "safetensors"
     if head[0] == 0x80 and len(head) > 1 and head[1] <= 16:
         return "pickle"
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08", b"PK\x01\x02")):
@@ -67,8 +70,6 @@ def sniff(head: bytes, size: int, name: str = "") -> str:
         return "hdf5"
     if head.startswith(b"GGUF"):
         return "gguf"
-    if _is_safetensors(head, size):
-        return "safetensors"
     if _is_lzma_alone(head):
         return "lzma"
     if _is_zlib(head):
