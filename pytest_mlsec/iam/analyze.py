@@ -139,6 +139,7 @@ class Analyzer:
         self._touched: list[tuple[tuple[Any, ...], frozenset[str] | None]] | None = None
         self._hint: frozenset[str] | None = None
         self._holders: dict[str, list[Statement]] | None = None
+        self._esc_grants: dict[str, list[Grant]] | None = None
         self._memo: dict[int, tuple[list[tuple[tuple[Any, ...], frozenset[str] | None]], bool]] = {}
         self._wp = db.by_level("W") | db.by_level("P")
         self._risky = self._wp | DATA_READ
@@ -630,6 +631,9 @@ class Analyzer:
     def _grants(self, view: PrincipalView, action: str) -> list[Grant]:
         """Every effective grant of ``action`` for this principal (base grants shared across principals)."""
         low = action.lower()
+        memo = self._esc_grants
+        if memo is not None and low in memo:  # escalation paths share actions: one lookup per principal
+            return memo[low]
         out = []
         holders = self._holders.get(low) if self._holders is not None else None
         for stmt in holders if holders is not None else view.allows:
@@ -637,6 +641,8 @@ class Analyzer:
                 g = self._grant(view, stmt, low)
                 if g is not None:
                     out.append(g)
+        if memo is not None:
+            memo[low] = out
         return out
 
     def _escalation(self, view: PrincipalView) -> None:
@@ -648,19 +654,24 @@ class Analyzer:
         if not relevant:
             return
         self._holders = holders
+        self._esc_grants = {}
         try:
             self._escalation_paths(view, relevant)
         finally:
             self._holders = None
+            self._esc_grants = None
 
     def _escalation_paths(self, view: PrincipalView, relevant: set[str]) -> None:
         found: list[tuple[EscPath, list[Grant]]] = []
+        passroles: dict[str, list[Grant]] = {}  # several paths pass a role to the same service
         for path in ESCALATION_PATHS:
             if not all(any(a in relevant for a in group) for group in path.groups):
                 continue
             chain: list[Grant] = []
             if path.passrole is not None:
-                pr = self._passrole(view, path.passrole)
+                pr = passroles.get(path.passrole)
+                if pr is None:
+                    pr = passroles[path.passrole] = self._passrole(view, path.passrole)
                 if not pr:
                     continue
                 chain.append(pr[0])
