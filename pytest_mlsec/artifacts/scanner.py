@@ -29,6 +29,7 @@ _EXTERNAL: dict[str, tuple[str, str, str]] = {
     "gguf": ("pytest_mlsec.artifacts.gguf_format", "scan_gguf", "GGUF model"),
     "saved_model": ("pytest_mlsec.artifacts.tensorflow_format", "scan_saved_model_pb", "TensorFlow SavedModel"),
 }
+_ZIP_TAIL_KINDS = frozenset({"binary", "text", "maybe-pickle", "maybe-pickle-text", "data-by-name"})
 _INERT_TEXT_PICKLE_ERRORS = frozenset({"malformed", "truncated"})
 
 
@@ -63,7 +64,13 @@ class Dispatcher:
         try:
             head = source.read(0, HEAD)
             name = location.member.rsplit("!", 1)[-1] if location.member else (location.path or "")
-            kind = kind or sniff(head, source.size, name)
+            if kind is None:
+                kind = sniff(head, source.size, name)
+                if kind in _ZIP_TAIL_KINDS or kind.startswith("media:"):
+                    from pytest_mlsec.artifacts.zip_format import zip_at_tail
+
+                    if zip_at_tail(source, head):
+                        kind = "zip"  # data prepended to an archive: zipfile-based loaders accept it
             return self._dispatch(kind, head, source, location, depth)
         except (OSError, ValueError, RecursionError, MemoryError, EOFError) as exc:
             return [
@@ -208,38 +215,41 @@ class Dispatcher:
             break
         names = [m.name for m in directory.members]
         name_set = set(names)
+        findings.extend(Z.duplicate_findings(directory, location))
+        findings.extend(self._unreferenced(source, directory, location, depth))
         if "config.json" in name_set and "metadata.json" in name_set:
             findings.extend(self.external("keras", source, location, depth))
             return findings + Z.tamper_findings(directory, location)
-        prefixes = torch_prefixes(names)
+        prefixes = list(dict.fromkeys(torch_prefixes(names)))
         storages: set[str] = set()
-        by_name = {m.name: m for m in directory.members}
-        done: set[str] = set()
+        done: set[int] = set()  # by identity: two entries may share a name (duplicate-name tampering)
         for prefix in prefixes:
-            member = by_name[prefix + "data.pkl"]
-            member_loc = location.inside(member.name)
-            data, problems = Z.member_source(source, member, self, member_loc)
-            findings.extend(problems)
-            done.add(member.name)
-            if data is None:
-                continue
-            Z.check_crc(data, member)
-            run, found = scan_pickle_run(data, member_loc, self)
-            findings.extend(found)
-            keys = storage_keys(run)
-            missing = [k for k in keys if f"{prefix}data/{k}" not in name_set]
-            if missing and run.complete:
-                findings.append(
-                    R.FMT_TORCH_LAYOUT.finding(
-                        member_loc,
-                        f"the pickle references storage(s) {missing[:5]} that the archive does not contain",
-                        key="missing-storage",
+            for member in directory.members:
+                if member.name != prefix + "data.pkl":
+                    continue
+                member_loc = location.inside(member.name)
+                data, problems = Z.member_source(source, member, self, member_loc)
+                findings.extend(problems)
+                done.add(id(member))
+                if data is None:
+                    continue
+                Z.check_crc(data, member)
+                run, found = scan_pickle_run(data, member_loc, self)
+                findings.extend(found)
+                keys = storage_keys(run)
+                missing = [k for k in keys if f"{prefix}data/{k}" not in name_set]
+                if missing and run.complete:
+                    findings.append(
+                        R.FMT_TORCH_LAYOUT.finding(
+                            member_loc,
+                            f"the pickle references storage(s) {missing[:5]} that the archive does not contain",
+                            key="missing-storage",
+                        )
                     )
-                )
-            storages.update(f"{prefix}data/{k}" for k in keys)
+                storages.update(f"{prefix}data/{k}" for k in keys)
             storages.update(n for n in names if n.startswith(prefix + "data/"))
         for member in directory.members:
-            if member.name in done or member.name.endswith("/"):
+            if id(member) in done or member.name.endswith("/"):
                 continue
             member_loc = location.inside(member.name)
             if member.name in storages:
@@ -263,6 +273,34 @@ class Dispatcher:
                         key=problem.split(" ")[0] + ":" + problem[:40],
                     )
                 )
+        return findings
+
+    def _unreferenced(self, source: ByteSource, directory: Any, location: Location, depth: int) -> list[Finding]:
+        """Bytes between members that the central directory does not cover: streaming readers see them."""
+        from pytest_mlsec.artifacts import zip_format as Z
+        from pytest_mlsec.artifacts.slices import SliceSource
+
+        findings: list[Finding] = []
+        for offset, length in Z.unreferenced_regions(source, directory)[:16]:
+            hidden = Z.local_member(source, offset, length)
+            what = f"local entry {hidden.name!r}" if hidden else f"{length} byte(s)"
+            findings.append(
+                R.FMT_ZIP_TAMPERED.finding(
+                    location,
+                    f"{what} at offset {offset} not referenced by the central directory (hidden data; it was "
+                    "scanned too)",
+                    evidence={"offset": offset, "length": length},
+                    key=f"unreferenced:{offset}",
+                )
+            )
+            member_loc = location.inside(hidden.name if hidden else f"<unreferenced data at {offset}>")
+            if hidden is None:
+                findings.extend(self.scan(SliceSource(source, offset, length), member_loc, depth + 1))
+                continue
+            data, problems = Z.member_source(source, hidden, self, member_loc)
+            findings.extend(problems)
+            if data is not None:
+                findings.extend(self.scan(data, member_loc, depth + 1))
         return findings
 
     def _storage(self, source: ByteSource, member: Any, location: Location, depth: int) -> list[Finding]:

@@ -63,6 +63,30 @@ class ZipDirectory:
     prefix_bytes: int  # bytes before the archive (polyglot)
     comment: bytes
     problems: list[str]
+    cd_start: int = -1  # where the central directory begins (end of the member region)
+
+
+def zip_at_tail(source: ByteSource, head: bytes) -> bool:
+    """Whether an archive ends this file, found as :mod:`zipfile` finds it: from the end record.
+
+    Python's ``zipfile`` (hence ``np.load``, Keras, joblib) accepts data *before* an archive
+    (self-extracting style), so a file that does not start with ``PK`` may still be a zip.
+    """
+    size = source.size
+    tail_len = min(size, 65535 + 22)
+    tail = head if size <= len(head) else source.read(size - tail_len, tail_len)
+    if _EOCD not in tail:
+        return False
+    pos = tail.rfind(_EOCD)
+    while pos >= 0:
+        if pos + 22 <= len(tail):
+            cd_size = struct.unpack_from("<I", tail, pos + 12)[0]
+            eocd_at = size - len(tail) + pos
+            cd_start = eocd_at - cd_size
+            if cd_size == 0xFFFFFFFF or (cd_start >= 0 and source.read(cd_start, 4) == _CEN):
+                return True
+        pos = tail.rfind(_EOCD, 0, pos)
+    return False
 
 
 def read_directory(source: ByteSource, max_members: int) -> ZipDirectory:
@@ -121,7 +145,7 @@ def read_directory(source: ByteSource, max_members: int) -> ZipDirectory:
         p += 46 + n_len + e_len + c_len
     if len(members) != n_total:
         problems.append(f"the end record declares {n_total} members but the central directory lists {len(members)}")
-    return ZipDirectory(members, prefix, comment, problems)
+    return ZipDirectory(members, prefix, comment, problems, cd_start)
 
 
 def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
@@ -302,3 +326,71 @@ def check_crc(source: ByteSource, member: ZipMember) -> None:
         offset += len(chunk)
     if crc != member.crc:
         member.problems.append(f"CRC-32 {member.crc:08x} in the directory, {crc:08x} in the data")
+
+
+def duplicate_findings(directory: ZipDirectory, location: Location) -> list[Finding]:
+    """Two central-directory entries with one name: readers disagree on which one they load."""
+    counts: dict[str, int] = {}
+    for member in directory.members:
+        counts[member.name] = counts.get(member.name, 0) + 1
+    return [
+        R.FMT_ZIP_TAMPERED.finding(
+            location.inside(name),
+            f"the central directory lists {n} entries named {name!r}; loaders may pick any of them "
+            "(every one was scanned)",
+            evidence={"member": name, "entries": n},
+            key=f"duplicate:{name}",
+        )
+        for name, n in counts.items()
+        if n > 1
+    ]
+
+
+_DESCRIPTOR_SIZES = (12, 16, 20, 24)
+
+
+def unreferenced_regions(source: ByteSource, directory: ZipDirectory) -> list[tuple[int, int]]:
+    """(offset, length) of bytes between members that no central-directory entry covers.
+
+    Call after :func:`locate_data`. A gap the size of a data descriptor after a member that
+    declares one is not a gap.
+    """
+    end = directory.cd_start if directory.cd_start >= 0 else source.size
+    cursor = directory.prefix_bytes
+    gaps: list[tuple[int, int]] = []
+    last_flags = 0
+    for member in sorted(directory.members, key=lambda m: m.header_offset):
+        if member.header_offset > cursor and member.header_offset <= end:
+            gap = member.header_offset - cursor
+            if not (last_flags & 0x8 and gap in _DESCRIPTOR_SIZES):
+                gaps.append((cursor, gap))
+        stop = member.data_offset + member.csize if member.data_offset >= 0 else member.header_offset + 30
+        if stop > cursor:
+            cursor = stop
+            last_flags = member.flags | member.local_flags
+    if end > cursor:
+        gap = end - cursor
+        if not (last_flags & 0x8 and gap in _DESCRIPTOR_SIZES):
+            gaps.append((cursor, gap))
+    return gaps
+
+
+def local_member(source: ByteSource, offset: int, length: int) -> ZipMember | None:
+    """A member described only by a local header at ``offset`` (no central-directory entry)."""
+    header = source.read(offset, 30)
+    if len(header) < 30 or header[:4] != _LOC:
+        return None
+    flags, method = struct.unpack_from("<HH", header, 6)
+    crc, csize, usize, n_len, e_len = struct.unpack_from("<IIIHH", header, 14)
+    body = length - 30 - n_len - e_len
+    if body < 0:
+        return None
+    if flags & 0x8 or csize == 0xFFFFFFFF or csize > body:
+        csize = body  # sizes live in a trailing descriptor: take the whole region
+    member = ZipMember("", method, flags, crc, csize, usize if usize != 0xFFFFFFFF else 0, offset)
+    locate_data(source, member)
+    member.name = member.local_name or f"<local entry at {offset}>"
+    member.problems.clear()
+    if member.method != 0 and member.usize == 0:
+        member.usize = member.csize
+    return member

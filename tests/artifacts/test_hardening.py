@@ -30,7 +30,8 @@ def _safetensors_with_header_length(target: int) -> bytes:
 @pytest.mark.parametrize("length", [0x80, 0x180, 0x280, 0x480, 0x580, 0x1080])
 def test_safetensors_header_length_that_looks_like_proto_is_clean(length: int) -> None:
     data = _safetensors_with_header_length(length)
-    assert data[0] == 0x80 and data[1] <= 16
+    assert data[0] == 0x80
+    assert data[1] <= 16
     assert scan_bytes(data, "adapter_model.safetensors") == []
     assert scan_bytes(data, "blob") == []  # by content, not by name
 
@@ -40,3 +41,99 @@ def test_pickle_named_safetensors_still_caught() -> None:
     found = scan_bytes(payload, "model.safetensors")
     assert any(f.severity >= Severity.HIGH for f in found)
     assert "MLSEC-PKL-001" in rule_ids(found) or blocking(found)
+
+
+# ---- zip: duplicate names, unreferenced local entries, data before the archive
+
+_EVIL = b"cposix\nsystem\n(S'true'\ntR."
+_BENIGN = b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01K\x01s."
+
+
+def _zip(entries: list[tuple[str, bytes]], *, stream: bool = False) -> bytes:
+    import io
+    import warnings
+    import zipfile
+
+    class _NoSeek(io.RawIOBase):
+        def __init__(self) -> None:
+            self.buf = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b: object) -> int:
+            data = bytes(b)  # type: ignore[call-overload]
+            self.buf += data
+            return len(data)
+
+    out: io.BytesIO | _NoSeek = _NoSeek() if stream else io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED if stream else zipfile.ZIP_STORED) as z:  # type: ignore[arg-type]
+            for name, data in entries:
+                z.writestr(name, data)
+    return bytes(out.buf) if isinstance(out, _NoSeek) else out.getvalue()
+
+
+@pytest.mark.parametrize("order", ["evil-first", "evil-last"])
+def test_duplicate_member_names_every_entry_scanned(order: str) -> None:
+    pair = [("archive/data.pkl", _EVIL), ("archive/data.pkl", _BENIGN)]
+    found = scan_bytes(_zip(pair if order == "evil-first" else pair[::-1]), "model.pt")
+    assert "MLSEC-PKL-001" in rule_ids(found)
+    dup = [f for f in found if f.rule_id == "MLSEC-FMT-002" and f.key.startswith("duplicate:")]
+    assert dup
+    assert dup[0].severity >= Severity.HIGH
+
+
+def test_unique_member_names_clean() -> None:
+    assert scan_bytes(_zip([("archive/data.pkl", _BENIGN), ("archive/version", b"3\n")]), "model.pt") == []
+
+
+def _drop_last_from_directory(data: bytes) -> bytes:
+    """Remove the last central-directory entry: its local entry stays in the file, unreferenced."""
+    cd = data.find(b"PK\x01\x02")
+    last = data.rfind(b"PK\x01\x02")
+    eocd = data.rfind(b"PK\x05\x06")
+    out = bytearray(data[:last] + data[eocd : eocd + 22])
+    count = struct.unpack_from("<H", out, len(out) - 22 + 10)[0] - 1
+    struct.pack_into("<HHII", out, len(out) - 22 + 8, count, count, last - cd, cd)
+    return bytes(out)
+
+
+def test_local_entry_missing_from_central_directory_is_scanned() -> None:
+    data = _drop_last_from_directory(_zip([("notes.txt", b"hello"), ("extra.pkl", _EVIL), ("z.txt", b"x")]))
+    found = scan_bytes(data, "bundle.zip")
+    assert "MLSEC-PKL-001" in rule_ids(found)  # the hidden extra.pkl is still in the central directory
+    data = _drop_last_from_directory(_zip([("notes.txt", b"hello"), ("hidden.pkl", _EVIL)]))
+    found = scan_bytes(data, "bundle.zip")
+    assert "MLSEC-PKL-001" in rule_ids(found)
+    assert any(f.key.startswith("unreferenced:") and f.severity >= Severity.HIGH for f in found)
+
+
+def test_streamed_zip_with_data_descriptors_clean() -> None:
+    data = _zip([("archive/data.pkl", _BENIGN), ("archive/version", b"3\n")], stream=True)
+    assert b"PK\x07\x08" in data
+    assert scan_bytes(data, "model.pt") == []
+
+
+def _npz_object_member(payload: bytes) -> bytes:
+    header = b"{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"
+    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    npy = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + payload
+    return _zip([("arr_0.npy", npy)])
+
+
+@pytest.mark.parametrize("junk", [b"\x00" * 64, b"#!/bin/sh\nexit 0\n", b"MZ" + b"\x90" * 300])
+def test_data_prepended_to_zip_is_followed(junk: bytes) -> None:
+    found = scan_bytes(junk + _npz_object_member(_EVIL), "weights.npz")
+    assert "MLSEC-PKL-001" in rule_ids(found)
+    assert any(f.key == "prefix-data" and f.severity >= Severity.HIGH for f in found)
+
+
+def test_plain_npz_and_binary_with_pk_bytes_clean() -> None:
+    np_buf = __import__("io").BytesIO()
+    np.savez(np_buf, a=np.arange(3))
+    assert scan_bytes(np_buf.getvalue(), "weights.npz") == []
+    # a binary blob that merely contains an end-record signature is not a zip
+    blob = bytes(range(256)) * 4 + b"PK\x05\x06" + b"\x00" * 30
+    assert all(f.rule_id == "MLSEC-FMT-001" for f in scan_bytes(blob, "blob.bin"))
