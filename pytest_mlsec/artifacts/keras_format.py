@@ -105,6 +105,10 @@ PYTHON_BUILTIN_GADGETS = frozenset(
     }
 )
 INERT_BUILTIN_TYPES = frozenset({"dict", "list", "tuple", "set", "frozenset", "str", "int", "float", "bool", "bytes"})
+EXTERNAL_GRAPH_LAYERS = {"TFSMLayer": "filepath", "KerasLayer": "handle"}
+"""Layers that load and run a graph from another location named in their config (a SavedModel
+path for Keras 3 ``TFSMLayer``, a TF-Hub handle for ``hub.KerasLayer``): the file under scan
+vouches for nothing that graph does."""
 RISKY_TF_OP_PREFIXES = ("io.", "gfile.", "py_function", "numpy_function", "compat.v1.py_func", "debugging.")
 
 
@@ -217,6 +221,19 @@ def analyze_config(config: Any) -> list[ConfigHit]:
                         {"path": path, "function": fn},
                     )
                 )
+        if isinstance(class_name, str) and class_name in EXTERNAL_GRAPH_LAYERS and isinstance(layer_cfg, dict):
+            field = EXTERNAL_GRAPH_LAYERS[class_name]
+            target = layer_cfg.get(field)
+            hits.append(
+                ConfigHit(
+                    R.KERAS_CUSTOM_OBJECT,
+                    Severity.HIGH,
+                    f"{path}: {class_name} layer {name!r} loads and runs an external graph from {target!r}; "
+                    "that graph was not scanned and can read or write files",
+                    f"external-graph:{class_name}:{target}",
+                    {"path": path, "class_name": class_name, field: target},
+                )
+            )
         if isinstance(module, str) and isinstance(class_name, str):
             hit = _module_hit(path, module, class_name, node)
             if hit is not None:

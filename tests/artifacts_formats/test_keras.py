@@ -244,3 +244,28 @@ def test_reordered_keys_behind_a_decoy_config_still_fail() -> None:
     data = b"\x89HDF\r\n\x1a\n" + bytes(64) + b"model_config" + bytes(8) + decoy + bytes(32) + real + bytes(64)
     findings = run(scan_hdf5, data, "model.h5")
     assert rule_ids(findings) == {LAMBDA}
+
+
+def test_tfsm_layer_loading_an_external_savedmodel_is_flagged() -> None:
+    layer = {
+        "module": "keras.layers",
+        "class_name": "TFSMLayer",
+        "config": {"name": "ext", "filepath": "/mnt/shared/other_model", "call_endpoint": "serving_default"},
+        "registered_name": None,
+    }
+    findings, _ = scan_zip(keras_zip(with_layer(layer)))
+    hits = [f for f in findings if f.evidence.get("class_name") == "TFSMLayer"]
+    assert len(hits) == 1
+    assert hits[0].severity == Severity.HIGH
+    assert hits[0].evidence["filepath"] == "/mnt/shared/other_model"
+
+
+def test_ordinary_keras_layers_with_paths_in_names_stay_clean() -> None:
+    layer = {
+        "module": "keras.layers",
+        "class_name": "Dense",
+        "config": {"name": "filepath", "units": 2, "activation": "linear"},
+        "registered_name": None,
+    }
+    findings, _ = scan_zip(keras_zip(with_layer(layer)))
+    assert findings == []
