@@ -65,8 +65,9 @@ def run_check(
         raise
     except Exception as exc:  # fail closed: an unexpected error is a finding, never a pass
         from pytest_mlsec.checks import UsageError
+        from pytest_mlsec.config import ConfigError
 
-        if isinstance(exc, UsageError):
+        if isinstance(exc, (UsageError, ConfigError)):  # the caller's mistake, reported as such (exit 2)
             raise
         report = Report(
             checks=(name,),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pytest_mlsec.checks import BaseCheck, CheckContext
+from pytest_mlsec.config import ConfigError
 from pytest_mlsec.findings import Location, Report, Severity
 from pytest_mlsec.hooks import hookimpl
 from pytest_mlsec.rules import TARGET_NOT_FOUND, Rule
@@ -44,6 +45,8 @@ class DemoCheck(BaseCheck):
         for target in targets:
             if target == "explode":
                 raise RuntimeError("demo check blew up")
+            if target == "misconfigured":
+                raise ConfigError("mlsec.toml", "tool.mlsec.demo.words", "must be a list")
             for entry in walk_target(target):
                 if entry.kind == "missing":
                     findings.append(TARGET_NOT_FOUND.finding(Location(path=entry.display), entry.detail))

@@ -87,6 +87,9 @@ class EnvironmentCheck(BaseCheck):
         if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
             raise ConfigError(source, f"{key}.pip_config_files", "must be a list of paths")
 
+    def runs_without_targets(self, options: Mapping[str, Any]) -> bool:
+        return True  # no target means this process
+
     def run(self, targets: Sequence[str], context: CheckContext) -> Report:
         from pytest_mlsec.env import process
 

@@ -147,3 +147,12 @@ def test_a_check_may_run_without_targets_when_its_options_name_one(project: Path
     # `mlsec deps --installed` checks this interpreter's environment: no TARGET needed.
     assert run(["deps", "--installed", "--fail-on", "critical"]) in (0, 1)
     assert run(["deps"]) == 2
+
+
+def test_misconfigured_check_exits_2(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["demo", "misconfigured"]) == 2
+    assert "[tool.mlsec.demo.words] must be a list" in capsys.readouterr().err
+
+
+def test_env_checks_this_process_without_targets(project: Path) -> None:
+    assert run(["env", "--fail-on", "critical"]) in (0, 1)

@@ -99,3 +99,11 @@ def test_missing_target_fails_closed(tmp_path: Path) -> None:
     assert [f.rule_id for f in report.findings] == ["MLSEC-CORE-002"]
     with pytest.raises(MLSecViolation):
         enforce(report, "high")
+
+
+@pytest.mark.usefixtures("demo_check")
+def test_configuration_errors_from_a_check_reach_the_user(tmp_path: Path) -> None:
+    from pytest_mlsec.config import ConfigError
+
+    with pytest.raises(ConfigError, match="must be a list"):
+        run_check("demo", ["misconfigured"], config=load_config(start=tmp_path))
