@@ -18,7 +18,7 @@ from pytest_mlsec.artifacts import rules as R
 from pytest_mlsec.artifacts.base import ByteSource, FileSource, ScanOptions
 from pytest_mlsec.artifacts.pickle_findings import judge
 from pytest_mlsec.artifacts.pickle_vm import run_vm
-from pytest_mlsec.artifacts.sniff import HEAD, sniff
+from pytest_mlsec.artifacts.sniff import HEAD, broken_format, sniff
 from pytest_mlsec.findings import Finding, Location, Severity
 
 _EXTERNAL: dict[str, tuple[str, str, str]] = {
@@ -155,6 +155,18 @@ class Dispatcher:
             ]
 
     def _unknown(self, head: bytes, source: ByteSource, location: Location) -> list[Finding]:
+        name = location.member.rsplit("!", 1)[-1] if location.member else (location.path or "")
+        broken = broken_format(head, source.size, name)
+        if broken is not None:
+            # a damaged file of a known format: that format's malformed verdict, failing the gate
+            if broken == "npy":
+                from pytest_mlsec.artifacts.numpy_format import scan_npy
+
+                found = scan_npy(source, location, self, 0)
+            else:
+                found = self.external(broken, source, location, 0)
+            if found:
+                return [f if f.severity >= Severity.HIGH else replace(f, severity=Severity.HIGH) for f in found]
         return [
             R.FMT_UNKNOWN.finding(
                 location,

@@ -153,3 +153,27 @@ def _is_text(head: bytes) -> bool:
         return False
     control = sum(1 for b in head if b < 9 or 13 < b < 32)
     return control * 100 <= len(head)
+
+
+_BROKEN_BY_NAME = ((".safetensors", "safetensors"), (".gguf", "gguf"), (".onnx", "onnx"), (".npy", "npy"))
+_MAGIC_PREFIXES = ((b"\x93NUMPY", "npy"), (b"GGUF", "gguf"), (b"\x89HDF\r\n\x1a\n", "hdf5"))
+
+
+def broken_format(head: bytes, size: int, name: str = "") -> str | None:
+    """The known format that unrecognised content is a damaged instance of, if that is clear.
+
+    Asked only once nothing recognised the bytes: a truncated or lying file of a known format must
+    get that format's fail-closed verdict, not "unknown binary". Clear means the bytes carry the
+    format's shape (safetensors: a JSON object right after the 8-byte length; a magic cut short)
+    or the name claims the format.
+    """
+    if len(head) >= 10 and head[8:9] == b"{" and head[9:10] in b'"} \n' and not _is_text(head[:8]):
+        return "safetensors"
+    for magic, kind in _MAGIC_PREFIXES:
+        if 0 < size < len(magic) and magic.startswith(head):
+            return kind
+    lower = name.lower()
+    for suffix, kind in _BROKEN_BY_NAME:
+        if lower.endswith(suffix):
+            return kind
+    return None

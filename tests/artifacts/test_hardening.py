@@ -137,3 +137,31 @@ def test_plain_npz_and_binary_with_pk_bytes_clean() -> None:
     # a binary blob that merely contains an end-record signature is not a zip
     blob = bytes(range(256)) * 4 + b"PK\x05\x06" + b"\x00" * 30
     assert all(f.rule_id == "MLSEC-FMT-001" for f in scan_bytes(blob, "blob.bin"))
+
+
+# ---- damaged files of a known format fail closed with that format's rule
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "rule"),
+    [
+        (struct.pack("<Q", 1 << 40) + b"{}", "model.safetensors", "MLSEC-FMT-050"),  # length beyond the file
+        (struct.pack("<Q", 1 << 40) + b'{"', "blob", "MLSEC-FMT-050"),  # by shape, without the name
+        (struct.pack("<Q", 300) + b'{"w": {"dtype": "F32"', "adapter.safetensors", "MLSEC-FMT-050"),  # truncated
+        (b"(\x00\x00\x00\x00\x00\x00\x00{}", "model.safetensors", "MLSEC-FMT-050"),  # first byte an opcode
+        (b"\x01\x02\x03\x04garbage", "model.safetensors", "MLSEC-FMT-050"),
+        (b"\x93NUM", "weights", "MLSEC-FMT-007"),  # .npy magic cut short
+        (b"\x01\xfe\xff\x07junk", "model.onnx", "MLSEC-FMT-072"),
+    ],
+)
+def test_damaged_known_format_gets_its_malformed_rule_at_high(data: bytes, name: str, rule: str) -> None:
+    found = scan_bytes(data, name)
+    assert rule in rule_ids(found)
+    assert "MLSEC-FMT-001" not in rule_ids(found)
+    assert blocking(found)
+
+
+def test_unknown_binary_without_format_shape_stays_medium() -> None:
+    found = scan_bytes(b"\x01\xfe\xff\x07junk\x00" * 8, "data.bin")
+    assert rule_ids(found) == {"MLSEC-FMT-001"}
+    assert not blocking(found)
