@@ -173,9 +173,11 @@ GGUF_TEMPLATE_INJECTION = Rule(
     id="MLSEC-FMT-075",
     name="gguf-chat-template-injection",
     severity=Severity.CRITICAL,
-    short="GGUF chat template contains a Jinja sandbox-escape pattern",
+    short="Model chat template (GGUF, tokenizer config or .jinja file) contains a Jinja sandbox-escape pattern",
     full=(
-        "tokenizer.chat_template is rendered by Jinja2 when the model is used; templates that reach __class__, "
+        "A model's chat template (GGUF tokenizer.chat_template, the chat_template key of a Hugging Face "
+        "tokenizer_config.json, or a chat_template.jinja file) is rendered by Jinja2 when the model is used; "
+        "templates that reach __class__, "
         "__globals__, __builtins__, os or subprocess (server-side template injection) run commands on the host."
     ),
     remediation=(

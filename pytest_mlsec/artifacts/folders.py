@@ -14,6 +14,7 @@ from typing import Any
 
 from pytest_mlsec.artifacts import rules as R
 from pytest_mlsec.artifacts.base import ScanOptions
+from pytest_mlsec.artifacts.chat_templates import folder_template_findings
 from pytest_mlsec.findings import Finding, Location
 
 _MAX_CONFIG = 4 << 20
@@ -31,6 +32,7 @@ def folder_findings(root: str, files: list[str], options: ScanOptions) -> list[F
             findings.extend(_huggingface(names, directory))
         if "MLmodel" in names:
             findings.extend(_mlflow(names, directory))
+        findings.extend(folder_template_findings(directory, names))
     return findings
 
 

@@ -461,6 +461,11 @@ def scan_target(
     findings.extend(scan_files(files, options, workers=jobs or None))
     if os.path.isdir(target):
         findings.extend(folder_findings(target, [d for _, d in files], options))
+    elif len(files) == 1:  # a single tokenizer config or chat template named on the command line
+        from pytest_mlsec.artifacts.chat_templates import folder_template_findings
+
+        path, display = files[0]
+        findings.extend(folder_template_findings(os.path.dirname(path), {os.path.basename(path): display}))
     return findings
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 
 import numpy as np
@@ -165,3 +166,86 @@ def test_unknown_binary_without_format_shape_stays_medium() -> None:
     found = scan_bytes(b"\x01\xfe\xff\x07junk\x00" * 8, "data.bin")
     assert rule_ids(found) == {"MLSEC-FMT-001"}
     assert not blocking(found)
+
+
+# ---- chat templates outside GGUF (tokenizer_config.json, chat_template.jinja)
+
+_SSTI = "{{ cycler.__init__.__globals__.os.popen('id').read() }}"
+_SSTI_CONCAT = "{{ ''|attr('__cla' ~ 'ss__') }}{% for m in messages %}{{ m.content }}{% endfor %}"
+_CHATML = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+_TOOLS = (
+    "{%- set ns = namespace(found=false) -%}{%- for m in messages -%}{%- if m.role == 'system' -%}"
+    "{%- set ns.found = true -%}{%- endif -%}{{ m.content | trim }}{%- endfor -%}"
+    "{%- if tools %}{{ tools | tojson }}{% endif %}{{ raise_exception('x') if not messages else '' }}"
+)
+
+
+def _model_folder(tmp_path: object, files: dict[str, str]) -> str:
+    from pathlib import Path
+
+    root = Path(str(tmp_path)) / "model"
+    root.mkdir()
+    (root / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return str(root)
+
+
+def _scan_folder(path: str) -> list:
+    from pytest_mlsec.artifacts.base import ScanOptions
+    from pytest_mlsec.artifacts.scanner import scan_target
+
+    return scan_target(path, ScanOptions(), jobs=1)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"tokenizer_config.json": json.dumps({"chat_template": _SSTI})},
+        {
+            "tokenizer_config.json": json.dumps(
+                {"chat_template": [{"name": "default", "template": _CHATML}, {"name": "rag", "template": _SSTI}]}
+            )
+        },
+        {"chat_template.json": json.dumps({"chat_template": _SSTI_CONCAT})},
+        {"chat_template.jinja": _SSTI_CONCAT},
+        {"additional_chat_templates/tool_use.jinja": _SSTI},
+    ],
+)
+def test_chat_template_injection_outside_gguf(tmp_path: object, files: dict[str, str]) -> None:
+    found = [f for f in _scan_folder(_model_folder(tmp_path, files)) if f.rule_id == "MLSEC-FMT-075"]
+    assert len(found) == 1
+    assert found[0].severity >= Severity.HIGH
+
+
+def test_ordinary_chat_templates_stay_clean(tmp_path: object) -> None:
+    files = {
+        "tokenizer_config.json": json.dumps(
+            {"chat_template": [{"name": "default", "template": _CHATML}, {"name": "tool_use", "template": _TOOLS}]}
+        ),
+        "chat_template.jinja": _CHATML,
+    }
+    assert _scan_folder(_model_folder(tmp_path, files)) == []
+
+
+def test_web_app_jinja_outside_model_folder_not_judged(tmp_path: object) -> None:
+    from pathlib import Path
+
+    site = Path(str(tmp_path)) / "templates"
+    site.mkdir()
+    (site / "page.jinja").write_text("<a href=\"{{ url_for('static', filename='x') }}\">{{ request.path }}</a>")
+    assert _scan_folder(str(site)) == []
+
+
+def test_single_chat_template_file_target(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "chat_template.jinja"
+    path.write_text(_SSTI)
+    assert "MLSEC-FMT-075" in rule_ids(_scan_folder(str(path)))
+    path.write_text(_CHATML)
+    assert _scan_folder(str(path)) == []
