@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pytest_mlsec.findings import Severity
 from pytest_mlsec.rules import Rule
@@ -121,6 +122,74 @@ def _collect_imports(nodes: Iterable[ast.AST]) -> dict[str, str]:
     return aliases
 
 
+_T = TypeVar("_T")
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+Bindings = dict[tuple[int, str], list[ast.expr | None]]
+
+
+def _bindings(tree: ast.AST) -> tuple[dict[int, int], Bindings]:
+    """Which scope each node sits in, and what each name is bound to per scope.
+
+    A name bound once by a plain assignment maps to its value; any other binding (a second
+    assignment, a loop or ``with`` target, a parameter, ``global``) records ``None`` so the name is
+    treated as unknown rather than guessed. Iterative, so deep nesting cannot overflow the stack here.
+    """
+    scope_of: dict[int, int] = {}
+    bound: Bindings = {}
+    counter = 0
+    plain_targets: set[int] = set()
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, scope = stack.pop()
+        scope_of[id(node)] = scope
+        inner = scope
+        if isinstance(node, _SCOPES):
+            counter += 1
+            inner = counter
+            if not isinstance(node, ast.Lambda):
+                bound.setdefault((scope, node.name), []).append(None)
+            if not isinstance(node, ast.ClassDef):
+                a = node.args
+                for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg):
+                    if arg is not None:
+                        bound.setdefault((inner, arg.arg), []).append(None)
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    bound.setdefault((scope, target.id), []).append(node.value)
+                    plain_targets.add(id(target))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            if node.value is not None:
+                bound.setdefault((scope, node.target.id), []).append(node.value)
+            plain_targets.add(id(node.target))
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            for name in node.names:
+                bound.setdefault((scope, name), []).append(None)
+        elif (
+            isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)) and id(node) not in plain_targets
+        ):  # plain `x = ...` targets were recorded above with their value
+            bound.setdefault((scope, node.id), []).append(None)
+        for child in ast.iter_child_nodes(node):
+            # decorators, defaults and base classes are evaluated in the enclosing scope
+            stack.append((child, inner if isinstance(node, _SCOPES) and child in _body_of(node) else scope))
+    return scope_of, bound
+
+
+def _body_of(node: ast.AST) -> list[ast.AST]:
+    if isinstance(node, ast.Lambda):
+        return [node.body, node.args]
+    body: list[ast.AST] = list(getattr(node, "body", []))
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        body.append(node.args)
+    return body
+
+
+def _truthy_literal(node: ast.AST) -> bool:
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return bool(node.elts)
+    return isinstance(node, ast.Constant) and bool(node.value)
+
+
 def _canonical(name: str) -> str:
     """Map common re-export paths to one name (``np`` aliases are resolved already)."""
     for prefix, repl in (("numpy.core.", "numpy."), ("pandas.io.pickle.", "pandas.")):
@@ -138,15 +207,144 @@ class Analyzer:
         self.tree = tree
         self.tainted: set[str] = set()
         self._tainted_ready = False
+        self.scope_of, self.bindings = _bindings(tree)
+        self._resolving: set[tuple[int, str]] = set()
 
     # -- name resolution ---------------------------------------------------------------------
 
-    def qualname(self, node: ast.AST) -> str | None:
+    def qualname(self, node: ast.AST, scope: int = 0) -> str | None:
+        """Dotted name of ``node``, seen through imports, simple aliases and constant-string indirection.
+
+        ``load = torch.load``, ``getattr(torch, "load")``, ``torch.__dict__["load"]``,
+        ``vars(pickle)["loads"]``, ``importlib.import_module("pickle")`` and ``__import__("pickle")``
+        all name the same callable as the direct spelling, so they reach the same rules.
+        """
         if isinstance(node, ast.Name):
-            return _canonical(self.aliases.get(node.id, node.id))
+            if node.id in self.aliases:
+                return _canonical(self.aliases[node.id])
+            bound = self.binding(node.id, scope)
+            if bound is not None and not isinstance(bound, ast.Constant):
+                resolved = self._guarded(node.id, scope, lambda: self.qualname(bound, scope))
+                if resolved:
+                    return resolved
+            return _canonical(node.id)
         if isinstance(node, ast.Attribute):
-            base = self.qualname(node.value)
+            if node.attr == "__dict__":
+                return None  # only meaningful when subscripted (below)
+            base = self.qualname(node.value, scope)
             return f"{base}.{node.attr}" if base else None
+        if isinstance(node, ast.Call):
+            return self._dynamic_name(node, scope)
+        if isinstance(node, ast.Subscript):
+            key = self.string(node.slice, scope)
+            if key is None or not key.isidentifier():
+                return None
+            holder = node.value
+            if isinstance(holder, ast.Attribute) and holder.attr == "__dict__":
+                base = self.qualname(holder.value, scope)
+                return _canonical(f"{base}.{key}") if base else None
+            if (
+                isinstance(holder, ast.Call)
+                and len(holder.args) == 1
+                and self.qualname(holder.func, scope) in ("vars", "builtins.vars")
+            ):
+                base = self.qualname(holder.args[0], scope)
+                return _canonical(f"{base}.{key}") if base else None
+            if self.qualname(holder, scope) == "sys.modules":
+                return _canonical(key)
+        return None
+
+    def _dynamic_name(self, node: ast.Call, scope: int) -> str | None:
+        func = self.qualname(node.func, scope)
+        if func in ("getattr", "builtins.getattr") and len(node.args) >= 2:
+            attr = self.string(node.args[1], scope)
+            base = self.qualname(node.args[0], scope)
+            if attr and base and attr.isidentifier():
+                return _canonical(f"{base}.{attr}")
+        elif func in ("importlib.import_module", "__import__", "builtins.__import__") and node.args:
+            module = self.string(node.args[0], scope)
+            if module and all(part.isidentifier() for part in module.split(".")):
+                fromlist = node.args[3] if len(node.args) > 3 else None
+                fromlist = next((k.value for k in node.keywords if k.arg == "fromlist"), fromlist)
+                if func.endswith("__import__") and not (fromlist is not None and _truthy_literal(fromlist)):
+                    module = module.split(".")[0]  # __import__("a.b") returns the top-level package
+                return _canonical(module)
+        return None
+
+    # -- literal resolution ----------------------------------------------------------------------
+
+    def binding(self, name: str, scope: int) -> ast.expr | None:
+        """The single value bound to ``name`` in ``scope`` (else the module), when there is exactly one."""
+        for where in (scope, 0) if scope else (0,):
+            values = self.bindings.get((where, name))
+            if values is not None:
+                return values[0] if len(values) == 1 else None
+        return None
+
+    def _guarded(self, name: str, scope: int, fn: Callable[[], _T]) -> _T | None:
+        token = (scope, name)
+        if token in self._resolving or len(self._resolving) > 32:
+            return None  # a cycle (a = b; b = a) or a pathological chain
+        self._resolving.add(token)
+        try:
+            return fn()
+        finally:
+            self._resolving.discard(token)
+
+    def literal(self, node: ast.AST | None, scope: int) -> ast.AST | None:
+        """``node`` itself, or the literal a plain name is bound to (``SAFE = False``) in this scope."""
+        if isinstance(node, ast.Name):
+            bound = self.binding(node.id, scope)
+            if bound is not None:
+                resolved = self._guarded(node.id, scope, lambda: self.literal(bound, scope))
+                return resolved if resolved is not None else node
+        return node
+
+    def string(self, node: ast.AST | None, scope: int) -> str | None:
+        value = self.literal(node, scope)
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            return value.value
+        return None
+
+    def call_kwargs(self, node: ast.Call, scope: int) -> tuple[dict[str, ast.expr], bool]:
+        """Keyword arguments of a call, with ``**{...}`` / ``**dict(...)`` / ``**opts`` literals merged in.
+
+        Returns the keywords and whether some ``**`` argument could not be resolved to a literal.
+        """
+        kwargs: dict[str, ast.expr] = {}
+        unresolved = False
+        for k in node.keywords:
+            if k.arg:
+                kwargs[k.arg] = k.value
+                continue
+            mapping = self._literal_mapping(k.value, scope)
+            if mapping is None:
+                unresolved = True
+            else:
+                kwargs.update(mapping)
+        return kwargs, unresolved
+
+    def _literal_mapping(self, node: ast.AST, scope: int) -> dict[str, ast.expr] | None:
+        value = self.literal(node, scope)
+        if isinstance(value, ast.Dict):
+            out: dict[str, ast.expr] = {}
+            for key, item in zip(value.keys, value.values, strict=True):
+                if key is None:  # {**other}
+                    inner = self._literal_mapping(item, scope)
+                    if inner is None:
+                        return None
+                    out.update(inner)
+                    continue
+                name = self.string(key, scope)
+                if name is None:
+                    return None
+                out[name] = item
+            return out
+        if isinstance(value, ast.Call) and self.qualname(value.func, scope) in ("dict", "builtins.dict"):
+            if value.args:
+                return None
+            sub, unresolved = self.call_kwargs(value, scope)
+            return None if unresolved else sub
         return None
 
     # -- taint ---------------------------------------------------------------------------------
@@ -205,35 +403,37 @@ class Analyzer:
 
     def hits(self) -> list[Hit]:
         found: list[Hit] = []
+        # a dict literal passed as **{...} is judged with its call, not a second time on its own
+        spread = {id(k.value) for n in self.nodes if isinstance(n, ast.Call) for k in n.keywords if k.arg is None}
         for node in self.nodes:
             if isinstance(node, ast.Call):
-                found.extend(self._call(node))
-            elif isinstance(node, ast.Dict):
+                found.extend(self._call(node, self.scope_of.get(id(node), 0)))
+            elif isinstance(node, ast.Dict) and id(node) not in spread:
                 found.extend(self._dict(node))
         found.sort(key=lambda h: (h.line, h.column, h.rule.id))
         return found
 
-    def _call(self, node: ast.Call) -> Iterable[Hit]:
-        name = self.qualname(node.func)
-        kwargs = {k.arg: k.value for k in node.keywords if k.arg}
-        has_star = any(k.arg is None for k in node.keywords)
+    def _call(self, node: ast.Call, scope: int) -> Iterable[Hit]:
+        name = self.qualname(node.func, scope)
+        kwargs, has_star = self.call_kwargs(node, scope)
         at = (node.lineno, node.col_offset + 1)
         if name in TORCH_LOADS:
-            yield from self._torch(node, name, kwargs, has_star, at)
+            yield from self._torch(name, kwargs, has_star, at, scope)
         elif name in PICKLE_LOADS:
             yield Hit(R.PICKLE_LOAD, *at, name, f"{name}() deserialises with pickle: loading runs code from the data")
         elif name in NUMPY_LOADS:
-            allow = kwargs.get("allow_pickle")
-            if allow is not None and not _is_const(allow, False):
-                sev = None if _is_const(allow, True) else Severity.MEDIUM
-                yield Hit(R.NUMPY_PICKLE, *at, name, f"{name}(..., allow_pickle=True) unpickles object arrays", sev)
+            yield from self._numpy(name, kwargs, node, at, scope)
         elif name in TORCH_HUB_LOADS:
-            source = kwargs.get("source")
+            source = self.literal(kwargs.get("source"), scope)
             if not (isinstance(source, ast.Constant) and source.value == "local"):
                 yield Hit(
                     R.TRUST_REMOTE_CODE, *at, name, f"{name}() imports and runs hubconf.py from a GitHub repository"
                 )
-        elif name and name.rsplit(".", 1)[-1] == "load_model" and _is_const(kwargs.get("safe_mode"), False):
+        elif (
+            name
+            and name.rsplit(".", 1)[-1] == "load_model"
+            and _is_const(self.literal(kwargs.get("safe_mode"), scope), False)
+        ):
             yield Hit(
                 R.PICKLE_LOAD,
                 *at,
@@ -243,30 +443,64 @@ class Analyzer:
         elif name in YAML_UNSAFE:
             yield Hit(R.YAML_LOAD, *at, name, f"{name}() can construct arbitrary Python objects")
         elif name in YAML_LOADS:
-            loader = kwargs.get("Loader", node.args[1] if len(node.args) > 1 else None)
-            loader_name = self.qualname(loader) if loader is not None else None
-            if loader is None and has_star:
-                pass
-            elif not (loader_name and loader_name.rsplit(".", 1)[-1] in SAFE_LOADERS):
-                shown = loader_name or ("no Loader" if loader is None else "a dynamic Loader")
-                yield Hit(R.YAML_LOAD, *at, f"{name}:{shown}", f"{name}() with {shown}: not a safe loader")
+            yield from self._yaml(node, name, kwargs, has_star=has_star, at=at, scope=scope)
         elif name in EVALS or (name and name.rsplit(".", 1)[-1] in ("eval", "exec") and name.startswith("builtins")):
             yield from self._eval(node, name, at)
-        yield from self._trust_remote_code(node, kwargs, name, at)
-        yield from self._revision(node, name, kwargs, has_star, at)
+        yield from self._trust_remote_code(node, kwargs, name, at, scope)
+        yield from self._revision(node, name, kwargs, has_star=has_star, at=at, scope=scope)
+
+    def _numpy(
+        self, name: str, kwargs: dict[str, ast.expr], node: ast.Call, at: tuple[int, int], scope: int
+    ) -> Iterable[Hit]:
+        allow = kwargs.get("allow_pickle", node.args[2] if len(node.args) > 2 else None)
+        value = self.literal(allow, scope)
+        if value is None or _is_const(value, False):
+            return
+        if _is_const(value, True):
+            yield Hit(R.NUMPY_PICKLE, *at, name, f"{name}(..., allow_pickle=True) unpickles object arrays")
+        else:
+            yield Hit(
+                R.NUMPY_PICKLE,
+                *at,
+                f"{name}:dynamic",
+                f"{name}() with a non-literal allow_pickle: could not prove it is False, so object arrays may be "
+                "unpickled",
+            )
+
+    def _yaml(
+        self,
+        node: ast.Call,
+        name: str,
+        kwargs: dict[str, ast.expr],
+        *,
+        has_star: bool,
+        at: tuple[int, int],
+        scope: int,
+    ) -> Iterable[Hit]:
+        loader = kwargs.get("Loader", node.args[1] if len(node.args) > 1 else None)
+        loader_name = self.qualname(loader, scope) if loader is not None else None
+        if loader_name and loader_name.rsplit(".", 1)[-1] in SAFE_LOADERS:
+            return
+        if loader is None and has_star:
+            shown = "**kwargs"
+            message = f"{name}() with **kwargs: could not prove the Loader is a safe loader"
+        else:
+            shown = loader_name or ("no Loader" if loader is None else "a dynamic Loader")
+            message = f"{name}() with {shown}: not a safe loader"
+        yield Hit(R.YAML_LOAD, *at, f"{name}:{shown}", message)
 
     def _torch(
-        self, node: ast.Call, name: str, kwargs: dict[str, ast.expr], has_star: bool, at: tuple[int, int]
+        self, name: str, kwargs: dict[str, ast.expr], has_star: bool, at: tuple[int, int], scope: int
     ) -> Iterable[Hit]:
-        value = kwargs.get("weights_only")
+        raw = kwargs.get("weights_only")
+        value = self.literal(raw, scope)
         if value is None:
             if has_star:
                 yield Hit(
                     R.TORCH_LOAD,
                     *at,
                     f"{name}:kwargs",
-                    f"{name}() with **kwargs: weights_only cannot be verified",
-                    Severity.MEDIUM,
+                    f"{name}() with **kwargs: could not prove weights_only=True",
                 )
             else:
                 yield Hit(
@@ -276,10 +510,16 @@ class Analyzer:
                     f"{name}() without weights_only=True unpickles the checkpoint on PyTorch < 2.6",
                 )
         elif _is_const(value, False):
-            yield Hit(R.TORCH_LOAD, *at, f"{name}:false", f"{name}(..., weights_only=False) unpickles the checkpoint")
+            via = "" if raw is value else " (through a constant)"
+            yield Hit(
+                R.TORCH_LOAD, *at, f"{name}:false", f"{name}(..., weights_only=False{via}) unpickles the checkpoint"
+            )
         elif not _is_const(value, True):
             yield Hit(
-                R.TORCH_LOAD, *at, f"{name}:dynamic", f"{name}() with a non-literal weights_only", Severity.MEDIUM
+                R.TORCH_LOAD,
+                *at,
+                f"{name}:dynamic",
+                f"{name}() with a non-literal weights_only: could not prove it is True",
             )
 
     def _eval(self, node: ast.Call, name: str, at: tuple[int, int]) -> Iterable[Hit]:
@@ -293,9 +533,10 @@ class Analyzer:
             yield Hit(R.EVAL_CONFIG, *at, short, f"{short}() of a value derived from loaded data or input")
 
     def _trust_remote_code(
-        self, node: ast.Call, kwargs: dict[str, ast.expr], name: str | None, at: tuple[int, int]
+        self, node: ast.Call, kwargs: dict[str, ast.expr], name: str | None, at: tuple[int, int], scope: int
     ) -> Iterable[Hit]:
-        value = kwargs.get("trust_remote_code")
+        raw = kwargs.get("trust_remote_code")
+        value = self.literal(raw, scope)
         if value is None or _is_const(value, False) or _is_const(value, None):
             return
         callee = name or _attr_name(node.func) or "call"
@@ -306,8 +547,8 @@ class Analyzer:
                 R.TRUST_REMOTE_CODE,
                 *at,
                 f"{callee}:dynamic",
-                f"{callee}() with a non-literal trust_remote_code: remote code may be enabled by configuration",
-                Severity.MEDIUM,
+                f"{callee}() with a non-literal trust_remote_code: could not prove it is False, so repository "
+                "code may run",
             )
 
     def _dict(self, node: ast.Dict) -> Iterable[Hit]:
@@ -322,7 +563,14 @@ class Analyzer:
                 )
 
     def _revision(
-        self, node: ast.Call, name: str | None, kwargs: dict[str, ast.expr], has_star: bool, at: tuple[int, int]
+        self,
+        node: ast.Call,
+        name: str | None,
+        kwargs: dict[str, ast.expr],
+        *,
+        has_star: bool,
+        at: tuple[int, int],
+        scope: int,
     ) -> Iterable[Hit]:
         attr = _attr_name(node.func)
         short = (name or attr or "").rsplit(".", 1)[-1]
@@ -330,15 +578,16 @@ class Analyzer:
             return
         if short in HUB_DOWNLOADS and name and "." in name and not name.startswith("huggingface_hub"):
             return  # some other library's function of the same name
-        if _is_const(kwargs.get("local_files_only"), True):
+        if _is_const(self.literal(kwargs.get("local_files_only"), scope), True):
             return
-        repo = kwargs.get("pretrained_model_name_or_path", kwargs.get("repo_id"))
-        if repo is None and node.args:
-            repo = node.args[0]
-        callee = name if name and short in HUB_DOWNLOADS else f"{_receiver(node.func, self)}.from_pretrained"
+        repo_arg = kwargs.get("pretrained_model_name_or_path", kwargs.get("repo_id"))
+        if repo_arg is None and node.args:
+            repo_arg = node.args[0]
+        repo = self.literal(repo_arg, scope)
+        callee = name if name and short in HUB_DOWNLOADS else f"{_receiver(node.func, self, scope)}.from_pretrained"
         if isinstance(repo, ast.Constant) and isinstance(repo.value, str) and _looks_local(repo.value):
             return
-        revision = kwargs.get("revision")
+        revision = self.literal(kwargs.get("revision"), scope)
         if revision is None:
             if has_star:
                 return
@@ -380,9 +629,9 @@ def _attr_name(node: ast.AST) -> str | None:
     return None
 
 
-def _receiver(func: ast.AST, analyzer: Analyzer) -> str:
+def _receiver(func: ast.AST, analyzer: Analyzer, scope: int) -> str:
     if isinstance(func, ast.Attribute):
-        return analyzer.qualname(func.value) or "<expr>"
+        return analyzer.qualname(func.value, scope) or "<expr>"
     return "<expr>"
 
 

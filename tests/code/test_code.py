@@ -140,3 +140,34 @@ def test_missing_target() -> None:
 def test_arbitrary_text_never_raises(text: str) -> None:
     for f in scan_source(text, "fuzz.py"):
         assert f.rule_id.startswith("MLSEC-CODE-")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import torch\ndef f(a):\n    torch.load('m.pt', weights_only=a.flag)\n",
+        "from transformers import AutoModel\ndef f(a):\n"
+        "    AutoModel.from_pretrained('o/m', trust_remote_code=a.trc, revision='" + "0" * 40 + "')\n",
+        "import numpy as np\ndef f(a):\n    np.load('a.npy', allow_pickle=a.flag)\n",
+        "import torch\ndef f(kw):\n    torch.load('m.pt', **kw)\n",
+    ],
+)
+def test_unprovable_flags_fail_closed_at_high(source: str) -> None:
+    [f] = scan_source(source, "train.py")
+    assert f.severity.name == "HIGH"
+    assert "could not prove" in f.message
+
+
+def test_constant_resolution_is_per_scope_and_ignores_rebound_names() -> None:
+    source = (
+        "import torch\nFLAG = False\ndef f():\n    FLAG = True\n    torch.load('m.pt', weights_only=FLAG)\n"
+        "X = True\nX = False\ntorch.load('m.pt', weights_only=X)\n"
+    )
+    [f] = scan_source(source, "train.py")
+    assert (f.location.line, f.key) == (8, "torch.load:dynamic")  # X is bound twice: unknown, not guessed
+
+
+def test_self_referencing_bindings_do_not_loop() -> None:
+    source = "import torch\na = b\nb = a\nc = getattr(c, 'load')\nc('m.pt')\ntorch.load('m.pt', weights_only=a)\n"
+    keys = sorted(f.key for f in scan_source(source, "train.py"))
+    assert keys == ["torch.load:dynamic"]
