@@ -211,7 +211,8 @@ OPCODE_NAMES: dict[int, str] = {
 VALID_OPCODES = frozenset(OPCODE_NAMES)
 HIGHEST_PROTOCOL = 5
 
-_WINDOW = 1 << 20  # bytes read from the source at a time
+_WINDOW = 1 << 20  # largest read from the source at a time
+_FIRST_WINDOW = 16 << 10  # first read: small, so a probe of a non-pickle (or a remote member) costs little
 _KEEP_BYTES = 64 << 20  # larger byte strings become SkippedBytes (bounded memory)
 _MAX_LINE = 1 << 20  # text-protocol arguments
 _NESTED_MIN = 8
@@ -303,7 +304,8 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
     size = source.size
     read = source.read
     base = start
-    buf = read(base, _WINDOW)
+    buf = read(base, _FIRST_WINDOW)
+    window = _FIRST_WINDOW * 4  # each further read grows x4 up to _WINDOW
     blen = len(buf)
     pos = 0
     stack: list[Any] = []
@@ -323,6 +325,13 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
     globals_out = run.globals
     gloc = location
 
+    def grow() -> int:
+        nonlocal window
+        current = window
+        if window < _WINDOW:
+            window = min(window * 4, _WINDOW)
+        return current
+
     def ensure(n: int) -> None:
         """Make ``n`` bytes available at ``pos`` (or raise truncated)."""
         nonlocal buf, base, pos, blen
@@ -330,7 +339,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
             return
         if base + pos + n > size:
             raise _Stop("truncated", f"the stream ends inside {OPCODE_NAMES.get(op, '?')} (needs {n} bytes)")
-        buf = buf[pos:] + read(base + blen, max(_WINDOW, n - (blen - pos)))
+        buf = buf[pos:] + read(base + blen, max(grow(), n - (blen - pos)))
         base += pos
         pos = 0
         blen = len(buf)
@@ -352,7 +361,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
             raise _Stop("truncated", f"the stream ends inside {OPCODE_NAMES.get(op, '?')} ({n} bytes announced)")
         skipped += n
         base = where + n
-        buf = read(base, _WINDOW)
+        buf = read(base, grow())
         pos = 0
         blen = len(buf)
         return SkippedBytes(where, n)
@@ -367,7 +376,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
             raise _Stop("truncated", f"the stream ends inside raw data of {n} bytes")
         skipped += n
         base = where + n
-        buf = read(base, _WINDOW)
+        buf = read(base, grow())
         pos = 0
         blen = len(buf)
 
@@ -383,7 +392,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                 raise _Stop("limit", f"{OPCODE_NAMES.get(op, '?')} argument line longer than {_MAX_LINE} bytes")
             if base + blen >= size:
                 raise _Stop("truncated", f"the stream ends inside the text argument of {OPCODE_NAMES.get(op, '?')}")
-            more = read(base + blen, _WINDOW)
+            more = read(base + blen, grow())
             buf = buf[pos:] + more
             base += pos
             pos = 0
@@ -489,7 +498,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                 raise _Stop("malformed", "the object array joblib embedded after its wrapper is broken", nested=True)
             run.pickles += 1
             base = end
-            buf = read(base, _WINDOW)
+            buf = read(base, grow())
             pos = 0
             blen = len(buf)
             return
@@ -509,7 +518,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
     try:
         while True:
             if blen - pos < 16 and base + blen < size:
-                buf = buf[pos:] + read(base + blen, _WINDOW)
+                buf = buf[pos:] + read(base + blen, grow())
                 base += pos
                 pos = 0
                 blen = len(buf)

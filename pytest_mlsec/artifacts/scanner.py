@@ -17,6 +17,7 @@ from typing import Any
 from pytest_mlsec.artifacts import rules as R
 from pytest_mlsec.artifacts.base import ByteSource, FileSource, ScanOptions
 from pytest_mlsec.artifacts.pickle_findings import judge
+from pytest_mlsec.artifacts.pickle_vm import VALID_OPCODES as _OPCODE_BYTES
 from pytest_mlsec.artifacts.pickle_vm import run_vm
 from pytest_mlsec.artifacts.sniff import HEAD, broken_format, sniff
 from pytest_mlsec.findings import Finding, Location, Severity
@@ -329,10 +330,13 @@ class Dispatcher:
             if member.data_offset < 0:
                 return [R.FMT_ARCHIVE_BAD.finding(location, "storage has no readable local header", key="local")]
             data = SliceSource(source, member.data_offset, member.csize)
-        head = data.read(0, HEAD)
+        head = data.read(0, _STORAGE_HEAD)
         kind = sniff(head, data.size)
         if kind in ("pickle", "maybe-pickle", "maybe-pickle-text"):
-            # only a real payload matters here: torch reads storages as raw bytes, never unpickles them
+            # only a real payload matters here: torch reads storages as raw bytes, never unpickles them.
+            # Most float data starts with some opcode byte: read on only if the first bytes run as a pickle.
+            if not _plausible_pickle_start(head, self.options):
+                return []
             probe = Dispatcher(replace(self.options, limits=replace(self.options.limits, max_opcodes=100_000)))
             found = probe.scan(data, location, depth + 1, kind=kind)
             return [f for f in found if f.rule_id not in _STRUCTURAL and f.rule_id != R.FMT_UNKNOWN.id]
@@ -342,6 +346,24 @@ class Dispatcher:
 
 
 _STRUCTURAL = frozenset({R.PKL_MALFORMED.id, R.PKL_TRAILING.id, R.PKL_LIMIT.id})
+_STORAGE_HEAD = 512
+
+
+def _plausible_pickle_start(head: bytes, options: ScanOptions) -> bool:
+    """Whether a storage's first bytes execute as a pickle prefix (cut short, not broken).
+
+    Exact for real pickles: a pickle's prefix only ever fails as "truncated" in the emulator, while
+    random tensor bytes hit an unknown opcode or an impossible argument within a few bytes. An
+    import seen before the break always counts (a broken-after-payload pickle).
+    """
+    from pytest_mlsec.artifacts.base import BytesSource
+
+    if head[0] == 0x80 and (len(head) < 3 or head[1] > 5 or head[2] not in _OPCODE_BYTES):
+        return False
+    run = run_vm(BytesSource(head), Location(path="<probe>"), options.limits)
+    if run.globals:
+        return True
+    return not any(i.kind == "malformed" for i in run.issues)
 
 
 def _identifier_path(text: str) -> bool:
@@ -481,11 +503,32 @@ def scan_s3(uri: str, options: ScanOptions, s3_options: dict[str, Any]) -> list[
     findings: list[Finding] = []
     try:
         for location, source in walk_s3(uri, s3_options):
-            findings.extend(Dispatcher(options).scan(source, location))
-    except OSError as exc:
+            findings.extend(_scan_s3_object(source, location, options))
+    except OSError as exc:  # listing failed: the objects already scanned keep their findings
         rule = _s3_rule()
         findings.append(rule.finding(Location(resource=getattr(exc, "uri", uri)), str(exc), key="s3-error"))
     return findings
+
+
+def _scan_s3_object(source: Any, location: Location, options: ScanOptions) -> list[Finding]:
+    """One object, in its own try: a failure on it is its finding, and the walk goes on."""
+    try:
+        return Dispatcher(options).scan(source, location)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except OSError as exc:
+        return [_s3_rule().finding(Location(resource=getattr(exc, "uri", location.resource)), str(exc), key="s3-error")]
+    except Exception as exc:  # a scanner bug on one object must not hide the others
+        from pytest_mlsec.rules import INTERNAL_ERROR
+
+        return [
+            INTERNAL_ERROR.finding(
+                location,
+                f"scanning this object failed with {type(exc).__name__}: {exc}; it is unverified",
+                evidence={"exception": type(exc).__name__, "detail": str(exc)[:500]},
+                key=type(exc).__name__,
+            )
+        ]
 
 
 def _s3_rule() -> Any:

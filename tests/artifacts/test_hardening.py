@@ -249,3 +249,61 @@ def test_single_chat_template_file_target(tmp_path: object) -> None:
     assert "MLSEC-FMT-075" in rule_ids(_scan_folder(str(path)))
     path.write_text(_CHATML)
     assert _scan_folder(str(path)) == []
+
+
+# ---- storages: deep reads only for bytes that run as a pickle
+
+
+class _CountingSource:
+    """A BytesSource that records how many bytes each read asks for (what S3 would download)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.read_bytes = 0
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def read(self, offset: int, length: int) -> bytes:
+        chunk = self.data[offset : offset + length]
+        self.read_bytes += len(chunk)
+        return chunk
+
+
+def _storage_like_opcodes(n: int, first: bytes) -> bytes:
+    rng = np.random.default_rng(7)
+    raw = bytearray(rng.standard_normal(n // 4).astype(np.float32).tobytes())
+    raw[: len(first)] = first
+    return bytes(raw)
+
+
+def _scan_counting(data: bytes) -> tuple[list, int]:
+    from pytest_mlsec.artifacts.base import ScanOptions
+    from pytest_mlsec.artifacts.scanner import Dispatcher
+    from pytest_mlsec.findings import Location
+
+    source = _CountingSource(data)
+    found = Dispatcher(ScanOptions()).scan(source, Location(path="model.pt"))  # type: ignore[arg-type]
+    return found, source.read_bytes
+
+
+def test_float_storages_that_start_like_opcodes_are_not_read_deeply() -> None:
+    from tests.artifacts_formats.builders import torch_zip
+
+    firsts = [b"]", b"(", b"}K", b"\x80\x02\x00", b"c\x01\x02", b"N", b"I\xff"]
+    tensors = {f"t{i}": _storage_like_opcodes(1 << 20, f) for i, f in enumerate(firsts)}
+    data = torch_zip(tensors)
+    found, read = _scan_counting(data)
+    assert found == []
+    assert read < 256 << 10  # 7 MiB of storages: only headers and a few hundred bytes of each
+
+
+def test_payload_storage_behind_long_prefix_still_caught() -> None:
+    from tests.artifacts_formats.builders import torch_zip
+
+    pad = b"X" + struct.pack("<I", 4000) + b"a" * 4000 + b"0"  # BINUNICODE then POP: 4 KiB before the import
+    payload = b"\x80\x02" + pad + b"cposix\nsystem\n(S'true'\ntR."
+    data = torch_zip({"w": payload + b"\x00" * (4 - len(payload) % 4)})
+    found, _ = _scan_counting(data)
+    assert "MLSEC-PKL-001" in rule_ids(found)

@@ -225,3 +225,53 @@ def test_scan_target_turns_s3_errors_into_remote_unreadable(client: Any, endpoin
     assert [f.rule_id for f in findings] == ["MLSEC-FMT-090"]
     assert findings[0].location.resource == "s3://models/does-not-exist.pt"
     assert scan_target("s3://models/bert/config.json", ScanOptions(), options(endpoint)) == []
+
+
+def test_float_storages_are_not_downloaded(client: Any, endpoint: str) -> None:
+    """Random float32 storages often start with a byte that is a pickle opcode: sniff, do not stream them."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    tensors = {f"t{i}": rng.standard_normal(1 << 18).astype(np.float32).tobytes() for i in range(8)}  # 8 MiB
+    for i, first in enumerate((b"]", b"(", b"}", b"N")):  # make sure some start like opcodes
+        key = f"t{i}"
+        tensors[key] = first + tensors[key][1:]
+    client.put_object(Bucket="models", Key="floats/model.pt", Body=torch_zip(tensors))
+    findings, [spy] = _dispatch("s3://models/floats/model.pt", endpoint)
+    assert [f for f in findings if f.severity >= 3] == []
+    assert spy.source.stats.bytes_fetched < 256 << 10, spy.source.stats
+
+
+class _FailingClient:
+    """A real client over the moto server whose GETs of one key fail (an object that cannot be read)."""
+
+    def __init__(self, client: Any, bad_key: str) -> None:
+        self._client = client
+        self._bad_key = bad_key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def get_object(self, **kwargs: Any) -> Any:
+        if kwargs.get("Key") == self._bad_key:
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "GetObject")
+        return self._client.get_object(**kwargs)
+
+
+def test_one_unreadable_object_does_not_hide_the_others(client: Any, endpoint: str) -> None:
+    from pytest_mlsec.artifacts.base import ScanOptions
+    from pytest_mlsec.artifacts.scanner import scan_target
+
+    client.put_object(Bucket="models", Key="partial/a_locked.pt", Body=torch_zip({"w": bytes(64)}))
+    evil = torch_zip({"w": bytes(64)}, payload=b"cposix\nsystem\n(X\x02\x00\x00\x00idtR0")
+    client.put_object(Bucket="models", Key="partial/b_evil.pt", Body=evil)
+    findings = scan_target(
+        "s3://models/partial/", ScanOptions(), {"client": _FailingClient(client, "partial/a_locked.pt")}
+    )
+    by_resource = {f.location.resource for f in findings if f.severity >= 3}
+    assert "s3://models/partial/a_locked.pt" in by_resource  # its failure is a finding
+    assert any(
+        f.rule_id == "MLSEC-PKL-001" and f.location.resource == "s3://models/partial/b_evil.pt" for f in findings
+    )
