@@ -33,3 +33,25 @@ def test_markdown_escapes_table_cells() -> None:
     md = render_markdown(report())
     assert "grants \\| too much" in md
     assert finding_rows(report())[0]["rule_id"] == "MLSEC-TST-001"
+
+
+def test_json_report_round_trips_findings_and_suppressed() -> None:
+    import dataclasses
+    import json
+
+    from pytest_mlsec.report.json import render_json
+
+    findings = tuple(
+        RULE.finding(Location(path=f"f{i}.json", line=i), f"message {i} \u00e9", key=str(i)) for i in range(50)
+    )
+    hidden = dataclasses.replace(findings[0], suppressed_by="suppress[0]: reason")
+    r = Report(checks=("iam",), findings=findings, suppressed=(hidden,), targets=("x",))
+    text = render_json(r, Severity.HIGH)
+    data = json.loads(text)
+    assert [f["message"] for f in data["findings"]] == [f"message {i} \u00e9" for i in range(50)]
+    assert data["suppressed"][0]["suppressed_by"] == "suppress[0]: reason"
+    assert data["summary"]["failed"] is True
+    assert Report.from_dict(data).findings == findings
+    assert len(text.splitlines()) > 50  # one finding per line, readable
+    empty = json.loads(render_json(Report(checks=("x",)), Severity.HIGH))
+    assert empty["findings"] == []
