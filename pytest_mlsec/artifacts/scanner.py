@@ -406,56 +406,79 @@ def _scan_batch(paths: Sequence[tuple[str, str]], options: ScanOptions) -> list[
     return out
 
 
-_POOL_MIN_FILES = 32
+_POOL_MIN_FILES = 200  # below this, forking costs more than it saves
+_CHUNK_FILES = 64
+_MAX_CHUNKS = 16_000  # chunk numbers queued in one pipe (4 bytes each, within its 64 KiB buffer)
 
 
 def scan_files(files: Sequence[tuple[str, str]], options: ScanOptions, workers: int | None = None) -> list[Finding]:
-    """Scan many files; with many of them, forked workers share the list (both cores).
+    """Scan many files; with many of them, forked workers and this process share the work (both cores).
 
-    ``fork`` is used directly rather than a process pool: the children inherit the imported
-    scanner, so a folder of 1,000 small pickles pays no import or pool start-up per worker.
-    Results come back as JSON (our own findings, never a pickle). Without ``fork`` (Windows)
-    the scan is serial.
+    Work is handed out in chunks of files through a pipe pre-filled with chunk numbers, so a
+    worker that lands on a busy core simply takes fewer chunks. ``fork`` is used directly rather
+    than a process pool: workers start only when needed, inherit the imported scanner (no import
+    or start-up cost), and send back JSON (our own findings, never a pickle). A worker that fails
+    loses nothing: chunks it did not report are scanned here. Without ``fork`` (Windows) the scan
+    is serial. Findings come back in the serial order whatever the scheduling.
     """
     workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
     if workers <= 1 or len(files) < _POOL_MIN_FILES or not hasattr(os, "fork"):
         return _scan_batch(files, options)
-    shares = [list(files[i::workers]) for i in range(workers)]
-    children: list[tuple[int, int, list[tuple[str, str]]]] = []
-    for share in shares[1:]:
+    size = max(_CHUNK_FILES, -(-len(files) // _MAX_CHUNKS))
+    chunks = [files[i : i + size] for i in range(0, len(files), size)]
+    queue_r, queue_w = os.pipe()
+    os.write(queue_w, b"".join(i.to_bytes(4, "little") for i in range(len(chunks))))
+    os.close(queue_w)  # readers see EOF once every chunk is taken
+    children: list[tuple[int, int]] = []
+    for _ in range(workers - 1):
         read_fd, write_fd = os.pipe()
         try:
             pid = os.fork()
         except OSError:
             os.close(read_fd)
             os.close(write_fd)
-            shares[0].extend(share)
-            continue
-        if pid == 0:  # child: scan, report, exit without running the parent's cleanup
+            break
+        if pid == 0:  # child: take chunks, report each, exit without running the parent's cleanup
             status = 0
             try:
                 os.close(read_fd)
-                payload = json.dumps([f.to_dict() for f in _scan_batch(share, options)]).encode()
                 with os.fdopen(write_fd, "wb") as pipe:
-                    pipe.write(payload)
+                    for index in _take_chunks(queue_r):
+                        found = [f.to_dict() for f in _scan_batch(chunks[index], options)]
+                        pipe.write(json.dumps([index, found]).encode() + b"\n")
             except BaseException:
                 status = 1
             finally:
                 os._exit(status)
         os.close(write_fd)
-        children.append((pid, read_fd, share))
-    findings = _scan_batch(shares[0], options)
-    for pid, read_fd, share in children:
+        children.append((pid, read_fd))
+    results: dict[int, list[Finding]] = {}
+    for index in _take_chunks(queue_r):
+        results[index] = _scan_batch(chunks[index], options)
+    os.close(queue_r)
+    for pid, read_fd in children:
         with os.fdopen(read_fd, "rb") as pipe:
-            payload = pipe.read()
-        _, status = os.waitpid(pid, 0)
-        try:
-            if status != 0:
-                raise ValueError("worker failed")
-            findings.extend(Finding.from_dict(d) for d in json.loads(payload))
-        except ValueError:
-            findings.extend(_scan_batch(share, options))  # fail closed: redo the share here
-    return findings
+            lines = pipe.read().splitlines()
+        os.waitpid(pid, 0)
+        for line in lines:
+            try:
+                index, found = json.loads(line)
+                results[int(index)] = [Finding.from_dict(d) for d in found]
+            except (ValueError, TypeError, KeyError):
+                continue  # a torn record: the chunk is redone below
+    for index, chunk in enumerate(chunks):
+        if index not in results:  # fail closed: a worker died before reporting this chunk
+            results[index] = _scan_batch(chunk, options)
+    return [f for index in range(len(chunks)) for f in results[index]]
+
+
+def _take_chunks(queue_fd: int) -> Iterator[int]:
+    """Chunk numbers from the shared pipe until it is empty (4-byte reads of a pipe are atomic)."""
+    while True:
+        data = os.read(queue_fd, 4)
+        if len(data) < 4:
+            return
+        yield int.from_bytes(data, "little")
 
 
 def scan_target(

@@ -307,3 +307,24 @@ def test_payload_storage_behind_long_prefix_still_caught() -> None:
     data = torch_zip({"w": payload + b"\x00" * (4 - len(payload) % 4)})
     found, _ = _scan_counting(data)
     assert "MLSEC-PKL-001" in rule_ids(found)
+
+
+# ---- folders with many files: forked workers give the serial answer
+
+
+def test_parallel_folder_scan_matches_serial(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from pytest_mlsec.artifacts.base import ScanOptions
+    from pytest_mlsec.artifacts.scanner import scan_files
+
+    root = Path(str(tmp_path))
+    files = []
+    for i in range(330):
+        path = root / f"f{i:04d}.pkl"
+        path.write_bytes(_EVIL if i % 37 == 5 else _BENIGN)
+        files.append((str(path), path.name))
+    serial = scan_files(files, ScanOptions(), workers=1)
+    parallel = scan_files(files, ScanOptions(), workers=2)
+    assert [f.fingerprint for f in parallel] == [f.fingerprint for f in serial]
+    assert {f.location.path for f in serial} == {f"f{i:04d}.pkl" for i in range(330) if i % 37 == 5}
