@@ -21,13 +21,14 @@ import binascii
 import itertools
 import json
 import re
+import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote
 
-from pytest_mlsec.secrets import judge
+from pytest_mlsec.secrets import judge, multiline
 
 Kind = Literal["text", "code", "netrc"]
 """How assignments are read: ``code`` (Python) only trusts quoted literals; ``netrc`` reads ``password X``."""
@@ -348,7 +349,30 @@ def _b64url_json(part: str) -> object:
         return None
 
 
+_JWT_IDENTITY_FIELDS = ("iss", "sub", "aud", "name", "email", "preferred_username")
+_EXAMPLE_DOMAIN = re.compile(r"(?i)(?:^|[@./])example\.(?:com|org|net)\b|(?:^|//)localhost\b")
+
+
+def _jwt_is_fixture(payload: object) -> bool:
+    """A payload that names itself an example (``sub: "your-user"``, ``iss: https://example.com``)."""
+    if not isinstance(payload, dict):
+        return False
+    for field in _JWT_IDENTITY_FIELDS:
+        value = payload.get(field)
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, str) and (judge.is_placeholder(item) or _EXAMPLE_DOMAIN.search(item)):
+                return True
+    return False
+
+
 def _jwt(m: re.Match[bytes], line: _Line) -> Candidate | None:
+    """A signed JWT is a bearer credential: high unless it has expired or is an example.
+
+    An ``alg: none`` token is skipped: it carries no signature, so it grants nothing to a verifier
+    that checks one. An expired token (``exp`` in the past) stays a finding at medium: it no longer
+    authenticates, but it shows that live tokens are being pasted into the repository.
+    """
     value = _text(m.group(1))
     header_part, payload_part, _ = value.split(".", 2)
     header = _b64url_json(header_part)
@@ -359,7 +383,13 @@ def _jwt(m: re.Match[bytes], line: _Line) -> Candidate | None:
         return None  # the specification's own example token
     if str(header.get("alg", "")).lower() == "none":
         return None  # unsigned: carries no authority
-    return Candidate("jwt", value, m.start(1), m.end(1), medium=True)
+    if judge.is_placeholder(value) or _jwt_is_fixture(payload):
+        return None
+    exp = payload.get("exp") if isinstance(payload, dict) else None
+    if isinstance(exp, (int, float)) and not isinstance(exp, bool) and exp < time.time():
+        return Candidate("jwt", value, m.start(1), m.end(1), medium=True, note="expired (exp in the past)")
+    note = "no exp claim: valid until the key is rotated" if exp is None else ""
+    return Candidate("jwt", value, m.start(1), m.end(1), note=note)
 
 
 _PEM_BODY = re.compile(rb"[A-Za-z0-9+/=]+")
@@ -712,7 +742,33 @@ def _candidate_spans(data: bytes, lowered: bytes, anchors: Iterable[bytes], extr
 
 
 def scan_buffer(data: bytes, kind: Kind = "text", detectors: Iterable[Detector] = DETECTORS) -> list[Candidate]:
-    """Every secret candidate in ``data``, specific detectors first, generic ones only on unclaimed bytes."""
+    """Every secret candidate in ``data``, specific detectors first, generic ones only on unclaimed bytes.
+
+    Assignments whose value continues on the next line(s) (YAML block scalars, triple-quoted and
+    parenthesised strings, backslash continuations) are then judged as one logical line each.
+    """
+    detectors = tuple(detectors)
+    found = _scan_lines(data, kind, detectors)
+    if kind == "netrc":
+        return found
+    extra: list[Candidate] = []
+    for logical in multiline.logical_lines(data, kind):
+        for cand in _scan_lines(logical.text, kind, detectors):
+            overlapping = [c for c in (*found, *extra) if c.start < logical.end and logical.start < c.end]
+            if overlapping and not all(c.value != cand.value and c.value in cand.value for c in overlapping):
+                continue  # the line-by-line pass already reported this span
+            if not overlapping and any(c.value == cand.value for c in found):
+                continue
+            # a fragment found on one line (the first half of a split literal) gives way to the whole value
+            found = [c for c in found if c not in overlapping]
+            extra = [c for c in extra if c not in overlapping]
+            extra.append(Candidate(cand.detector, cand.value, logical.start, logical.end, cand.medium, cand.note))
+    if not extra:
+        return found
+    return sorted((*found, *extra), key=lambda c: c.start)
+
+
+def _scan_lines(data: bytes, kind: Kind, detectors: tuple[Detector, ...]) -> list[Candidate]:
     lowered = data.lower()
     found: list[Candidate] = []
     claimed: list[tuple[int, int]] = []

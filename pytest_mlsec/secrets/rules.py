@@ -114,10 +114,12 @@ SLACK_WEBHOOK = _secret_rule(
 JWT = Rule(
     id="MLSEC-SEC-012",
     name="jwt",
-    severity=Severity.MEDIUM,
+    severity=Severity.HIGH,
     short="JSON Web Token",
     full="A signed JSON Web Token (three base64url parts with a JSON header naming an algorithm). Bearer tokens "
-    "are valid until they expire; long-lived service tokens are common in ML serving.",
+    "are valid until they expire; long-lived service tokens are common in ML serving. Reported at high; an "
+    "expired token (exp in the past) at medium; example tokens (example.com issuer, placeholder subject, "
+    "the RFC sample) and unsigned alg=none tokens are not reported.",
     remediation="Invalidate the token (rotate the signing key or revoke the session) and never paste tokens "
     "into notebooks or configuration.",
     tags=("secrets",),
