@@ -88,6 +88,7 @@ _PLACEHOLDER_RE = re.compile(
       | .*(?:your|my)[-_ ]?(?:api[-_ ]?)?(?:key|token|secret|password|pass).*
       | .*(?:_here|-here|placeholder|changeme|change[-_]me|redacted|replace[-_]?me|(?-i:xxxx|XXXX)|\*\*\*\*|\.\.\.).*
       | (?:fake|dummy|example|sample)[-_].*
+      | .*not[-_ ]?(?:a[-_ ]?)?(?:real|valid)[-_ ]?(?:key|token|secret|password|pass|credential).*  # self-described
       | env:.*
     )$""",
     re.IGNORECASE | re.VERBOSE | re.DOTALL,

@@ -120,3 +120,14 @@ def _jwt_severity(token: str, tmp_path: Path) -> str | None:
 )
 def test_jwt_severity(payload: dict[str, object], alg: str, expected: str | None, tmp_path: Path) -> None:
     assert _jwt_severity(_jwt(payload, alg), tmp_path) == expected
+
+
+@pytest.mark.parametrize("value", ["not-a-real-secret", "NOT_A_REAL_PASSWORD", "notavalidtoken"])
+def test_self_described_placeholders_are_not_passwords(value: str) -> None:
+    assert found(f'password = "{value}"\n', "code") == []
+    assert found(f"api_key: {value}-{F.api_key(8)}\n") == []
+
+
+def test_a_password_mentioning_real_is_still_reported() -> None:
+    pw = "Real" + F.password()
+    assert [d for d, _ in found(f'password = "{pw}"\n', "code")] == ["password-assignment"]
