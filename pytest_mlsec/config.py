@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_mlsec.configfile import find_config_file
 from pytest_mlsec.findings import Finding, Severity
 
-CONFIG_FILENAMES = ("mlsec.toml", ".mlsec.toml", "pyproject.toml")
 _TOP_LEVEL_KEYS = {"fail_on", "targets", "suppress"}
 
 
@@ -89,27 +89,6 @@ class Config:
 
     def configured_targets(self, check: str) -> tuple[str, ...]:
         return tuple(self.resolve_target(t) for t in self.targets.get(check, ()))
-
-
-def find_config_file(start: Path) -> Path | None:
-    """The nearest ``mlsec.toml`` or ``pyproject.toml`` with a ``[tool.mlsec]`` table, walking up."""
-    start = start.resolve()
-    for directory in (start, *start.parents):
-        for name in CONFIG_FILENAMES:
-            candidate = directory / name
-            if not candidate.is_file():
-                continue
-            if name != "pyproject.toml":
-                return candidate
-            try:
-                text = candidate.read_text(encoding="utf-8")
-            except OSError:
-                continue
-            if "[tool.mlsec" in text:
-                return candidate
-        if (directory / ".git").exists():
-            break
-    return None
 
 
 def load_config(path: str | Path | None = None, *, start: Path | None = None) -> Config:

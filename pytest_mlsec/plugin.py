@@ -24,13 +24,55 @@ _WORKER_KEY = "mlsec_reports"
 
 
 class SessionCollector:
-    """Collects every report made during the session (fixtures and zero-code items)."""
+    """Collects every report made during the session (fixtures and zero-code items).
 
-    def __init__(self, config: Config, fail_on: Severity, outputs: list[tuple[str, str]]) -> None:
-        self.config = config
-        self.fail_on = fail_on
+    The configuration is parsed at start-up only when the project has one (or an mlsec option
+    was given); a project that merely has the plugin installed pays for none of it.
+    """
+
+    def __init__(
+        self, config_file: Path | None, fail_on_option: str | None, outputs: list[tuple[str, str]], rootpath: Path
+    ) -> None:
+        self.config_file = config_file
+        self.fail_on_option = fail_on_option
         self.outputs = outputs
+        self.rootpath = rootpath
         self.reports: list[Report] = []
+        self._config: Config | None = None
+        self._fail_on: Severity | None = None
+
+    def load(self) -> None:
+        from pytest_mlsec.config import ConfigError, load_config
+        from pytest_mlsec.findings import Severity
+
+        try:
+            config = load_config(self.config_file, start=self.rootpath)
+        except ConfigError as exc:
+            raise pytest.UsageError(f"pytest-mlsec configuration error: {exc}") from None
+        try:
+            fail_on = Severity.parse(self.fail_on_option) if self.fail_on_option else config.fail_on
+        except ValueError as exc:
+            raise pytest.UsageError(f"--mlsec-fail-on: {exc}") from None
+        self._config, self._fail_on = config, fail_on
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self.load()
+        assert self._config is not None
+        return self._config
+
+    @property
+    def fail_on(self) -> Severity:
+        if self._fail_on is None:
+            self.load()
+        assert self._fail_on is not None
+        return self._fail_on
+
+    def header(self) -> str:
+        source = str(self.config_file) if self.config_file else "no [tool.mlsec] configuration found"
+        fail_on = self._fail_on.label if self._fail_on is not None else (self.fail_on_option or "high")
+        return f"mlsec: pytest-mlsec {__version__}, config: {source}, fail-on: {fail_on}"
 
     def add(self, report: Report) -> None:
         self.reports.append(report)
@@ -81,21 +123,17 @@ def _parse_outputs(values: list[str]) -> list[tuple[str, str]]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from pytest_mlsec.config import ConfigError, load_config
-    from pytest_mlsec.findings import Severity
+    from pytest_mlsec.configfile import find_config_file
 
-    config_file = config.getoption("mlsec_config")
-    try:
-        mlsec_config = load_config(config_file, start=Path(str(config.rootpath)))
-    except ConfigError as exc:
-        raise pytest.UsageError(f"pytest-mlsec configuration error: {exc}") from None
-    raw = config.getoption("mlsec_fail_on") or config.getini("mlsec_fail_on")
-    try:
-        fail_on = Severity.parse(raw) if raw else mlsec_config.fail_on
-    except ValueError as exc:
-        raise pytest.UsageError(f"--mlsec-fail-on: {exc}") from None
+    option_file = config.getoption("mlsec_config")
+    rootpath = Path(str(config.rootpath))
+    config_file = Path(option_file) if option_file else find_config_file(rootpath)
+    fail_on_option = config.getoption("mlsec_fail_on") or config.getini("mlsec_fail_on") or None
     outputs = _parse_outputs(config.getoption("mlsec_report"))
-    config.stash[_collector_key] = SessionCollector(mlsec_config, fail_on, outputs)
+    collector = SessionCollector(config_file, fail_on_option, outputs, rootpath)
+    if config_file is not None or fail_on_option or _zero_code_enabled(config):
+        collector.load()  # a project that uses pytest-mlsec hears about a broken config at once
+    config.stash[_collector_key] = collector
     config.addinivalue_line("markers", "mlsec: a pytest-mlsec security check (added to zero-code items)")
 
 
@@ -104,9 +142,7 @@ def _collector(config: pytest.Config) -> SessionCollector:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    collector = _collector(config)
-    source = collector.config.source or "no [tool.mlsec] configuration found"
-    return f"mlsec: pytest-mlsec {__version__}, config: {source}, fail-on: {collector.fail_on.label}"
+    return _collector(config).header()
 
 
 # --- fixtures: one per public assert_* function ------------------------------------------------

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from pytest_mlsec.findings import Report, Severity
+if TYPE_CHECKING:  # the pytest plugin validates format names at start-up without importing the model
+    from pytest_mlsec.findings import Report, Severity
 
-Renderer = Callable[[Report, Severity, bool], str]
+Renderer = Callable[["Report", "Severity", bool], str]
 FORMATS = ("text", "json", "sarif", "markdown")
 
 
-def render(report: Report, fmt: str, *, threshold: Severity = Severity.HIGH, color: bool = False) -> str:
-    """Render ``report`` as ``fmt`` (text, json or sarif)."""
+def render(report: Report, fmt: str, *, threshold: Severity | None = None, color: bool = False) -> str:
+    """Render ``report`` as ``fmt`` (text, json, sarif or markdown); the threshold defaults to high."""
+    if threshold is None:
+        from pytest_mlsec.findings import Severity
+
+        threshold = Severity.HIGH
     if fmt == "text":
         from pytest_mlsec.report.text import render_text
 
