@@ -1,0 +1,48 @@
+"""Installing the plugin must not slow down anyone's pytest: nothing heavy at start-up."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY = ("boto3", "botocore", "numpy", "safetensors", "pip_audit", "airflow", "prefect", "mlflow", "torch", "yaml")
+
+PROBE = """
+import json, sys
+def pytest_sessionfinish(session):
+    names = sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r} or m.startswith("pytest_mlsec"))
+    open({out!r}, "w").write(json.dumps(names))
+"""
+
+
+def modules_after_collection(project: Path, *args: str) -> list[str]:
+    out = project / "modules.json"
+    (project / "conftest.py").write_text(PROBE.format(heavy=set(HEAVY), out=str(out)))
+    (project / "test_x.py").write_text("def test_x(): pass\n")
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", *args],
+        cwd=project,
+        check=True,
+        capture_output=True,
+    )
+    return list(json.loads(out.read_text()))
+
+
+def test_project_without_mlsec_config_pays_for_nothing(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    loaded = modules_after_collection(tmp_path)
+    assert not [m for m in loaded if m.split(".")[0] in HEAVY]
+    assert "pytest_mlsec.plugin" in loaded
+    assert "pytest_mlsec.findings" not in loaded  # no model, no config parsing
+    assert "pytest_mlsec.config" not in loaded
+
+
+def test_project_with_config_loads_it_but_no_check(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "mlsec.toml").write_text('fail_on = "medium"\n[targets]\nscan = ["models/"]\n')
+    loaded = modules_after_collection(tmp_path)
+    assert "pytest_mlsec.config" in loaded
+    assert not [m for m in loaded if m.split(".")[0] in HEAVY]
+    assert not [m for m in loaded if m.startswith(("pytest_mlsec.artifacts", "pytest_mlsec.iam", "pytest_mlsec.deps"))]
