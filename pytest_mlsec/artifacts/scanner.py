@@ -213,10 +213,11 @@ class Dispatcher:
         findings: list[Finding] = []
         for member in directory.members:
             Z.locate_data(source, member)
-        if directory.prefix_bytes:
-            findings.extend(
-                self.scan(SliceSource(source, 0, directory.prefix_bytes), location.inside("<prefix data>"), depth + 1)
+        if directory.prefix_bytes:  # reported as tampering below; "unrecognised format" would add nothing
+            prefix_findings = self.scan(
+                SliceSource(source, 0, directory.prefix_bytes), location.inside("<prefix data>"), depth + 1
             )
+            findings.extend(f for f in prefix_findings if f.rule_id != R.FMT_UNKNOWN.id)
         for a, b in Z.overlapping(directory.members):
             findings.append(
                 R.FMT_BOMB.finding(
