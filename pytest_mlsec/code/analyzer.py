@@ -407,11 +407,19 @@ class Analyzer:
         spread = {id(k.value) for n in self.nodes if isinstance(n, ast.Call) for k in n.keywords if k.arg is None}
         for node in self.nodes:
             if isinstance(node, ast.Call):
-                found.extend(self._call(node, self.scope_of.get(id(node), 0)))
+                scope = self.scope_of.get(id(node), 0)
+                found.extend(self._call(self._unpartial(node, scope), scope))
             elif isinstance(node, ast.Dict) and id(node) not in spread:
                 found.extend(self._dict(node))
         found.sort(key=lambda h: (h.line, h.column, h.rule.id))
         return found
+
+    def _unpartial(self, node: ast.Call, scope: int) -> ast.Call:
+        """``functools.partial(torch.load, weights_only=False)`` is judged as the call it prepares."""
+        if node.args and self.qualname(node.func, scope) in ("functools.partial", "functools.partialmethod"):
+            inner = ast.Call(func=node.args[0], args=node.args[1:], keywords=node.keywords)
+            return ast.copy_location(inner, node)
+        return node
 
     def _call(self, node: ast.Call, scope: int) -> Iterable[Hit]:
         name = self.qualname(node.func, scope)
