@@ -37,6 +37,10 @@ ADMIN_PROBES = ("iam:attachrolepolicy", "s3:getobject", "ec2:runinstances")
 SAMPLE = 12
 
 
+# each path's action groups as sets: the relevance test runs for every path of every principal
+_PATH_GROUPS = tuple((path, tuple(frozenset(g) for g in path.groups)) for path in ESCALATION_PATHS)
+
+
 def _short(items: Sequence[str], n: int = SAMPLE) -> str:
     shown = ", ".join(items[:n])
     return shown + (f" (+{len(items) - n} more)" if len(items) > n else "")
@@ -664,8 +668,8 @@ class Analyzer:
     def _escalation_paths(self, view: PrincipalView, relevant: set[str]) -> None:
         found: list[tuple[EscPath, list[Grant]]] = []
         passroles: dict[str, list[Grant]] = {}  # several paths pass a role to the same service
-        for path in ESCALATION_PATHS:
-            if not all(any(a in relevant for a in group) for group in path.groups):
+        for path, group_sets in _PATH_GROUPS:
+            if any(relevant.isdisjoint(g) for g in group_sets):
                 continue
             chain: list[Grant] = []
             if path.passrole is not None:
