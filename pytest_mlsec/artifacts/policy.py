@@ -45,6 +45,7 @@ _JUMP_MODULES = frozenset(sys.stdlib_module_names) | {"torch", "numpy", "pip", "
 _NOT_JUMPS = frozenset({"random", "linalg", "fft", "testing", "types", "utils", "io", "functional"})
 
 
+@lru_cache(maxsize=8192)  # pure; a folder of checkpoints repeats the same few globals
 def resolve_global(module: str, name: str, proto: int) -> tuple[str, str]:
     """Resolve ``module``/``name`` the way ``find_class`` would, without importing anything.
 
@@ -88,6 +89,7 @@ def compat_name(module: str, name: str) -> tuple[str, str]:
     return IMPORT_MAPPING.get(module, module), name
 
 
+@lru_cache(maxsize=8192)
 def literal_name(module: str, name: str) -> str:
     """The name the allow-list is matched against: module aliases applied, dotted path kept literal.
 
