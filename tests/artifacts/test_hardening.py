@@ -7,6 +7,8 @@ import struct
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from safetensors.numpy import save
 
 from pytest_mlsec.artifacts.scanner import scan_bytes
@@ -328,3 +330,24 @@ def test_parallel_folder_scan_matches_serial(tmp_path: object) -> None:
     parallel = scan_files(files, ScanOptions(), workers=2)
     assert [f.fingerprint for f in parallel] == [f.fingerprint for f in serial]
     assert {f.location.path for f in serial} == {f"f{i:04d}.pkl" for i in range(330) if i % 37 == 5}
+
+
+# ---- hostile variations of the new zip paths never raise
+
+_BASE_ZIP = _zip([("archive/data.pkl", _BENIGN), ("archive/data.pkl", _EVIL), ("archive/version", b"3\n")])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    prefix=st.binary(max_size=80),
+    edits=st.lists(st.tuples(st.integers(0, len(_BASE_ZIP) - 1), st.integers(0, 255)), max_size=6),
+    cut=st.integers(0, 40),
+)
+def test_mutated_prefixed_zips_never_raise(prefix: bytes, edits: list[tuple[int, int]], cut: int) -> None:
+    data = bytearray(_BASE_ZIP)
+    for at, value in edits:
+        data[at] = value
+    blob = prefix + bytes(data[: len(data) - cut] if cut else data)
+    for name in ("model.pt", "x.npz", "m.safetensors", "blob"):
+        found = scan_bytes(blob, name)
+        assert all(f.rule_id.startswith("MLSEC-") for f in found)
