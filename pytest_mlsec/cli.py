@@ -236,10 +236,9 @@ def _run_check(args: argparse.Namespace, config: Config, progress: _Progress) ->
 
 
 def _emit(report: Report, args: argparse.Namespace, threshold: Severity) -> None:
-    from pytest_mlsec.report import render
 
     if args.output:
-        text = render(report, args.format, threshold=threshold, color=False)
+        text = _render_without_gc(report, args.format, threshold, False)
         path = Path(args.output)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -253,8 +252,23 @@ def _emit(report: Report, args: argparse.Namespace, threshold: Severity) -> None
 
             print(summary_line(report, threshold), file=sys.stderr)
         return
-    text = render(report, args.format, threshold=threshold, color=args.format == "text" and _color_wanted(sys.stdout))
+    text = _render_without_gc(report, args.format, threshold, args.format == "text" and _color_wanted(sys.stdout))
     sys.stdout.write(text)
+
+
+def _render_without_gc(report: Report, fmt: str, threshold: Severity, color: bool) -> str:
+    """Rendering allocates many short-lived containers and no cycles: the cyclic GC only costs time."""
+    import gc
+
+    from pytest_mlsec.report import render
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return render(report, fmt, threshold=threshold, color=color)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -82,6 +82,14 @@ class Location:
 
 def _freeze(value: Any) -> Any:
     """Turn evidence into something JSON-able and deterministic."""
+    kind = type(value)
+    # Exact-type fast paths first: a report can carry 10,000 findings and the ABC checks add up.
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        return value
+    if kind is dict:
+        return {str(k): _freeze(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_freeze(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): _freeze(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
