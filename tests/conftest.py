@@ -1,8 +1,21 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests never race the clock (CI machines are shared and noisy); on CI they are also
+# derandomised, so a red build is reproducible and a green one does not depend on luck.
+settings.register_profile(
+    "mlsec",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=bool(os.environ.get("CI")),
+    print_blob=True,
+)
+settings.load_profile("mlsec")
 
 from pytest_mlsec.checks import registry
 from pytest_mlsec.hooks import plugin_manager
