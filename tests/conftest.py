@@ -6,6 +6,9 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, settings
 
+from pytest_mlsec.checks import registry
+from pytest_mlsec.hooks import plugin_manager
+
 # Property tests never race the clock (CI machines are shared and noisy); on CI they are also
 # derandomised, so a red build is reproducible and a green one does not depend on luck.
 settings.register_profile(
@@ -16,9 +19,6 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile("mlsec")
-
-from pytest_mlsec.checks import registry
-from pytest_mlsec.hooks import plugin_manager
 
 DEMO_CONFTEST = """
 import sys
