@@ -748,9 +748,11 @@ def scan_buffer(data: bytes, kind: Kind = "text", detectors: Iterable[Detector] 
     parenthesised strings, backslash continuations) are then judged as one logical line each.
     """
     detectors = tuple(detectors)
-    found = _scan_lines(data, kind, detectors)
-    if kind == "netrc":
-        return found
+    lowered = data.lower()
+    found = _scan_lines(data, kind, detectors, lowered)
+    anchors = tuple(dict.fromkeys(a for det in detectors for a in det.anchors))
+    if kind == "netrc" or not any(a in lowered for a in anchors):
+        return found  # a synthetic line is made of this buffer's bytes: without an anchor it cannot match
     extra: list[Candidate] = []
     for logical in multiline.logical_lines(data, kind):
         for cand in _scan_lines(logical.text, kind, detectors):
@@ -768,8 +770,11 @@ def scan_buffer(data: bytes, kind: Kind = "text", detectors: Iterable[Detector] 
     return sorted((*found, *extra), key=lambda c: c.start)
 
 
-def _scan_lines(data: bytes, kind: Kind, detectors: tuple[Detector, ...]) -> list[Candidate]:
-    lowered = data.lower()
+def _scan_lines(
+    data: bytes, kind: Kind, detectors: tuple[Detector, ...], lowered: bytes | None = None
+) -> list[Candidate]:
+    if lowered is None:
+        lowered = data.lower()
     found: list[Candidate] = []
     claimed: list[tuple[int, int]] = []
     for det in detectors:
