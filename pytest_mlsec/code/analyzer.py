@@ -5,6 +5,13 @@ resolved through the file's imports (``import torch as t``, ``from pickle import
 so aliases do not hide a hazard, and the safe twin of each call (``weights_only=True``,
 ``Loader=yaml.SafeLoader``, ``revision=<40-hex SHA>``) is recognised so it is not reported.
 
+Indirection does not hide a call either: ``getattr(torch, "load")``, ``torch.__dict__["load"]``,
+``importlib.import_module("pickle")``, ``__import__``, ``operator.attrgetter``, ``functools.partial`` and
+names bound once to any of these resolve to the same rules. Keyword arguments passed as ``**{...}``,
+``**dict(...)`` or ``**opts`` (a dict literal bound once in the same scope) are merged in, and a flag
+bound once to a literal (``SAFE = False``) is read through. A safety flag whose value cannot be proven
+(``weights_only=args.flag``) fails closed: it is reported at the rule's severity, saying so.
+
 ``eval``/``exec`` are reported only when their argument comes from loaded data: a small
 flow-insensitive taint pass marks names assigned from file/config/environment/network reads.
 """
@@ -255,6 +262,17 @@ class Analyzer:
         return None
 
     def _dynamic_name(self, node: ast.Call, scope: int) -> str | None:
+        if (  # operator.attrgetter("load")(torch)
+            isinstance(node.func, ast.Call)
+            and len(node.args) == 1
+            and len(node.func.args) == 1
+            and self.qualname(node.func.func, scope) == "operator.attrgetter"
+        ):
+            attr = self.string(node.func.args[0], scope)
+            base = self.qualname(node.args[0], scope)
+            if attr and base and all(part.isidentifier() for part in attr.split(".")):
+                return _canonical(f"{base}.{attr}")
+            return None
         func = self.qualname(node.func, scope)
         if func in ("getattr", "builtins.getattr") and len(node.args) >= 2:
             attr = self.string(node.args[1], scope)
