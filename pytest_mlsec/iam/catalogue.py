@@ -148,8 +148,10 @@ ESCALATION_PATHS: tuple[Path, ...] = (
     ),
     _p(
         "iam-update-assume-role-policy",
-        [["iam:UpdateAssumeRolePolicy"], ["sts:AssumeRole"]],
-        "make a privileged role trust you, then assume it",
+        # sts:AssumeRole is implicit: the trust policy the attacker rewrites is what governs it, and
+        # an identity policy need not grant AssumeRole for a same-account trust naming the principal.
+        [["iam:UpdateAssumeRolePolicy"]],
+        "rewrite a privileged role's trust policy to trust you, then assume it",
         _RHINO,
     ),
     _p(
