@@ -29,6 +29,7 @@ from pytest_mlsec.iam.catalogue import (
 from pytest_mlsec.iam.catalogue import Path as EscPath
 from pytest_mlsec.iam.evaluate import Grant, PrincipalView, StatementIndex, applicable, is_broad, key_scopes
 from pytest_mlsec.iam.model import Policy, Principal, Statement
+from pytest_mlsec.iam.resourcepolicy import resource_policy_findings
 from pytest_mlsec.iam.trust import trust_findings
 from pytest_mlsec.rules import Rule
 
@@ -38,6 +39,8 @@ SAMPLE = 12
 
 
 # each path's action groups as sets: the relevance test runs for every path of every principal
+# Bare documents: findings are not attributed to a named principal.
+_DOCUMENT_KINDS = frozenset({"document", "trust-document", "resource-document"})
 _PATH_GROUPS = tuple((path, tuple(frozenset(g) for g in path.groups)) for path in ESCALATION_PATHS)
 
 
@@ -165,7 +168,7 @@ class Analyzer:
         known = self._pending.get(ident)
         if known is None:
             self._pending[ident] = known = pending
-        if principal is not None and principal.kind not in ("document", "trust-document"):
+        if principal is not None and principal.kind not in _DOCUMENT_KINDS:
             label = principal.arn or principal.name
             if label not in known.principals:
                 known.principals.append(label)
@@ -253,6 +256,7 @@ class Analyzer:
             *principal.policies,
             *([principal.boundary] if principal.boundary else []),
             *([principal.trust] if principal.trust else []),
+            *([principal.resource_policy] if principal.resource_policy else []),
         ]:
             self._policy_problems(policy, principal)
         for arn in principal.missing_policies:
@@ -278,6 +282,21 @@ class Analyzer:
                 self._add(
                     (rule.id, id(stmt), key),
                     _Pending(rule, self._where(stmt, principal), message, evidence, key=f"{principal.name}:{key}"),
+                    None,
+                )
+        if principal.resource_policy is not None:
+            found = resource_policy_findings(principal.resource_policy, self.account_id, self.db)
+            for rule, stmt, message, evidence, key, severity in found:
+                self._add(
+                    (rule.id, id(stmt), key),
+                    _Pending(
+                        rule,
+                        self._where(stmt, principal),
+                        message,
+                        evidence,
+                        key=f"{principal.name}:{key}",
+                        severity=severity,
+                    ),
                     None,
                 )
         if self.needed is not None and view.allows:
@@ -359,7 +378,7 @@ class Analyzer:
         for ident, _ in entries:
             pending = self._pending[ident]
             pending.holders += 1
-            if principal.kind not in ("document", "trust-document") and label not in pending.principals:
+            if principal.kind not in _DOCUMENT_KINDS and label not in pending.principals:
                 pending.principals.append(label)
         return admin
 
@@ -376,7 +395,7 @@ class Analyzer:
         for ident, pending in fresh.items():
             known = self._pending.setdefault(ident, pending)
             known.holders += 1
-            if view.principal.kind not in ("document", "trust-document") and label not in known.principals:
+            if view.principal.kind not in _DOCUMENT_KINDS and label not in known.principals:
                 known.principals.append(label)
         return admin
 
@@ -475,7 +494,38 @@ class Analyzer:
                     ),
                     principal,
                 )
+        if "sts:assumerole" in granted and (stmt.not_resource or any(is_broad(r) for r in stmt.resources)):
+            self._assume_any(view, stmt, where, policy_name)
         return False
+
+    def _assume_any(
+        self, view: PrincipalView, stmt: Statement, where: Callable[[], Location], policy_name: str
+    ) -> None:
+        """sts:AssumeRole on every role: the principal becomes every role that trusts its account."""
+        g = self._grant(view, stmt, "sts:assumerole")
+        if g is None or not g.broad:
+            return
+        self._hint = frozenset({"sts:assumerole"})
+        self._add(
+            ("assumeany", id(stmt)),
+            _Pending(
+                R.ASSUME_ANY_ROLE,
+                where,
+                f"{stmt.describe()} allows sts:AssumeRole on {_short(list(g.resources))}: the principal can assume "
+                "every role whose trust policy allows its account (e.g. trust in :root)"
+                + (f" (conditioned: {'; '.join(g.conditions)})" if g.conditioned else ""),
+                {
+                    "statement": stmt.source_json(),
+                    "resources": list(g.resources),
+                    "conditioned": g.conditioned,
+                    "conditions": list(g.conditions),
+                },
+                key=f"{policy_name}:{stmt.index}",
+                # A condition that does not scope the role (MFA, source IP) still narrows who can use it.
+                severity=Severity.MEDIUM if g.conditioned else Severity.HIGH,
+            ),
+            view.principal,
+        )
 
     def _wildcards(self, view: PrincipalView, stmt: Statement, where: Callable[[], Location], policy_name: str) -> None:
         principal = view.principal

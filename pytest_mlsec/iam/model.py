@@ -100,6 +100,7 @@ class Principal:
     policies: list[Policy] = field(default_factory=list)
     boundary: Policy | None = None
     trust: Policy | None = None
+    resource_policy: Policy | None = None  # a resource-based policy document (bucket, key, queue...)
     path: str | None = None
     pointer: Pointer = ()
     lines: LineIndex | None = field(default=None, repr=False)
@@ -167,7 +168,7 @@ class Inventory:
         them it waits for a full cyclic-GC pass over every live object (0.1 s after a 2,000-role
         dump, paid by whoever allocates next)."""
         for principal in self.principals:
-            for policy in (*principal.policies, principal.boundary, principal.trust):
+            for policy in (*principal.policies, principal.boundary, principal.trust, principal.resource_policy):
                 if policy is not None:
                     for statement in policy.statements:
                         statement.policy = None

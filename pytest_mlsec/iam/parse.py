@@ -162,6 +162,13 @@ def _policy_document(
     has_principal = any(s.principal is not None for s in policy.statements)
     principal = Principal(name=Path(display).name, kind="document", path=display, pointer=ptr, lines=lines)
     if has_principal:
+        from pytest_mlsec.iam.resourcepolicy import is_trust_policy
+    if has_principal and not is_trust_policy(policy):
+        # Principals without sts:AssumeRole*: a bucket/key/queue/repository policy, judged for exposure.
+        policy.kind = "resource"
+        principal.resource_policy = policy
+        principal.kind = "resource-document"
+    elif has_principal:
         policy.kind = "trust"
         principal.trust = policy
         principal.kind = "trust-document"

@@ -171,6 +171,42 @@ MISSING_POLICY = Rule(
     (*_T, "fail-closed"),
 )
 
+ASSUME_ANY_ROLE = Rule(
+    "MLSEC-IAM-018",
+    "assume-any-role",
+    Severity.HIGH,
+    "sts:AssumeRole is granted on every role",
+    "sts:AssumeRole on * (or role/*) lets the principal assume every role whose trust policy allows its "
+    "account - and trust in the account root (arn:aws:iam::ACCOUNT:root) is common - so its effective "
+    "privileges are the union of those roles': lateral movement and escalation.",
+    "Scope sts:AssumeRole to the ARNs of the roles the pipeline must assume.",
+    _T,
+)
+RESOURCE_POLICY_PUBLIC = Rule(
+    "MLSEC-IAM-019",
+    "resource-policy-public",
+    Severity.CRITICAL,
+    "A resource policy grants access to anyone",
+    "A resource-based policy (S3 bucket, KMS key, SNS topic, SQS queue, ECR repository, model package group) "
+    'allows Principal "*" (or {"AWS": "*"}) with no aws:PrincipalOrgID, account, source or VPC-endpoint '
+    "condition: anyone on the internet (or any AWS account) reaches the resource. Public read of model "
+    "artifacts leaks them; public write lets anyone replace them (model tampering).",
+    "Name the accounts/roles that need access as Principal, or add Condition StringEquals aws:PrincipalOrgID "
+    "(or aws:SourceVpce / aws:SourceAccount).",
+    (*_T, "resource-policy"),
+)
+RESOURCE_POLICY_CROSS_ACCOUNT = Rule(
+    "MLSEC-IAM-020",
+    "resource-policy-cross-account",
+    Severity.HIGH,
+    "A resource policy grants another account access without a condition",
+    "A resource-based policy allows a principal of another AWS account with no organisation, account or "
+    "source condition; writes from it are CRITICAL (a foreign account can replace model artifacts).",
+    "Confirm the account is yours or a vetted partner; pin it with aws:PrincipalOrgID or aws:SourceAccount "
+    "and grant only read actions.",
+    (*_T, "resource-policy"),
+)
+
 _S = ("sagemaker", "least-privilege")
 SM_NO_ISOLATION = Rule(
     "MLSEC-SM-001",
@@ -178,7 +214,10 @@ SM_NO_ISOLATION = Rule(
     Severity.MEDIUM,
     "SageMaker container runs without network isolation",
     "Without EnableNetworkIsolation, training/processing/inference containers can reach the internet: a "
-    "malicious model or dependency can exfiltrate data.",
+    "malicious model or dependency can exfiltrate data. MEDIUM inside a VPC (its routes and security groups "
+    "still bound egress); HIGH with no VpcConfig either, because then the container has direct internet egress "
+    "while holding the execution role's credentials - a ready exfiltration path for data and credentials that "
+    "a default CI gate must stop. The KMS findings stay MEDIUM: they weaken defence in depth, not reachability.",
     "Set EnableNetworkIsolation=True.",
     _S,
 )
@@ -340,6 +379,9 @@ RULES = (
     UNKNOWN_ACTION,
     FETCH_FAILED,
     MISSING_POLICY,
+    ASSUME_ANY_ROLE,
+    RESOURCE_POLICY_PUBLIC,
+    RESOURCE_POLICY_CROSS_ACCOUNT,
     SM_NO_ISOLATION,
     SM_NO_VPC,
     SM_NO_VOLUME_KMS,

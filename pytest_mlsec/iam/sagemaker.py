@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pytest_mlsec.findings import Finding, Location
+from pytest_mlsec.findings import Finding, Location, Severity
 from pytest_mlsec.iam import rules as R
 from pytest_mlsec.iam.model import CloudResource
 from pytest_mlsec.rules import Rule
@@ -56,12 +56,26 @@ def _findings(res: CloudResource) -> Iterator[Finding]:
     where = Location(path=res.path, line=res.line(), resource=res.arn)
     label = f"{res.kind} {res.name}"
 
-    def f(rule: Rule, detail: str, **evidence: Any) -> Finding:
+    def f(rule: Rule, detail: str, severity: Severity | None = None, **evidence: Any) -> Finding:
         return rule.finding(
             where,
             f"{label}: {detail}",
+            severity=severity,
             evidence={"kind": res.kind, "name": res.name, "origin": res.origin, **evidence},
             key=f"{res.kind}:{res.name}",
+        )
+
+    def isolation(detail: str, vpc: Any, **evidence: Any) -> Finding:
+        """No network isolation: HIGH when there is no VPC either (internet egress with the role's credentials)."""
+        if vpc:
+            return f(R.SM_NO_ISOLATION, detail + " (egress is limited to what its VPC allows)", **evidence)
+        return f(
+            R.SM_NO_ISOLATION,
+            detail + " and, with no VPC, nothing stands between it and the internet: code in the container can "
+            "send data and the execution role's credentials anywhere",
+            Severity.HIGH,
+            vpc=False,
+            **evidence,
         )
 
     if res.kind in ("training-job", "hyperparameter-tuning-job"):
@@ -74,9 +88,9 @@ def _findings(res: CloudResource) -> Iterator[Finding]:
             ]
         for spec in specs:
             if not _on(spec.get("EnableNetworkIsolation")):
-                yield f(
-                    R.SM_NO_ISOLATION,
+                yield isolation(
                     "EnableNetworkIsolation is not set: the training container can reach the internet",
+                    spec.get("VpcConfig"),
                     EnableNetworkIsolation=spec.get("EnableNetworkIsolation"),
                 )
             if not spec.get("VpcConfig"):
@@ -100,9 +114,9 @@ def _findings(res: CloudResource) -> Iterator[Finding]:
     elif res.kind == "processing-job":
         net = d.get("NetworkConfig") or {}
         if not _on(net.get("EnableNetworkIsolation")):
-            yield f(
-                R.SM_NO_ISOLATION,
+            yield isolation(
                 "NetworkConfig.EnableNetworkIsolation is not set: the processing container can reach the internet",
+                net.get("VpcConfig"),
             )
         if not net.get("VpcConfig"):
             yield f(R.SM_NO_VPC, "no NetworkConfig.VpcConfig: the job runs outside your VPC")
@@ -116,8 +130,8 @@ def _findings(res: CloudResource) -> Iterator[Finding]:
             yield f(R.SM_NO_ICT_ENCRYPTION, f"{count} instances exchange traffic unencrypted", InstanceCount=count)
     elif res.kind == "model":
         if not _on(d.get("EnableNetworkIsolation")):
-            yield f(
-                R.SM_NO_ISOLATION, "EnableNetworkIsolation is not set: the inference container can reach the internet"
+            yield isolation(
+                "EnableNetworkIsolation is not set: the inference container can reach the internet", d.get("VpcConfig")
             )
         if not d.get("VpcConfig"):
             yield f(R.SM_NO_VPC, "no VpcConfig: the model's containers run outside your VPC")
