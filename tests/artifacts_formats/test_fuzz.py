@@ -61,7 +61,7 @@ SEEDS: dict[str, tuple[Any, bytes]] = {
 }
 
 
-def _scan(name: str, data: bytes) -> list[Finding]:
+def _assert_scans_to_findings(name: str, data: bytes) -> list[Finding]:
     scanner = SEEDS[name][0]
     out = scanner(BytesSource(data), Location(path=f"fuzz.{name}"), ScanOptions(), lambda *a: [], 0)
     assert all(isinstance(f, Finding) for f in out)
@@ -88,39 +88,39 @@ def mutated(draw: st.DrawFn, seed: bytes) -> bytes:
     return bytes(data)
 
 
-def _prop(name: str) -> None:
+def _assert_property(name: str) -> None:
     seed = SEEDS[name][1]
 
     @FUZZ
     @given(st.one_of(st.binary(max_size=2048), mutated(seed)))
     def prop(data: bytes) -> None:
-        _scan(name, data)
+        _assert_scans_to_findings(name, data)
 
     prop()
 
 
 def test_fuzz_safetensors() -> None:
-    _prop("safetensors")
+    _assert_property("safetensors")
 
 
 def test_fuzz_gguf() -> None:
-    _prop("gguf")
+    _assert_property("gguf")
 
 
 def test_fuzz_onnx() -> None:
-    _prop("onnx")
+    _assert_property("onnx")
 
 
 def test_fuzz_tensorflow() -> None:
-    _prop("tf")
+    _assert_property("tf")
 
 
 def test_fuzz_keras_zip() -> None:
-    _prop("keras")
+    _assert_property("keras")
 
 
 def test_fuzz_hdf5() -> None:
-    _prop("hdf5")
+    _assert_property("hdf5")
 
 
 @FUZZ
@@ -141,13 +141,13 @@ def test_fuzz_keras_config_json(value: Any) -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("config.json", json.dumps(value))
-    _scan("keras", buf.getvalue())
+    _assert_scans_to_findings("keras", buf.getvalue())
 
 
 def test_seeds_are_meaningful() -> None:
     """The unmutated seeds reach the deep checks (so mutations start from real structure)."""
-    assert _scan("safetensors", SEEDS["safetensors"][1]) == []
-    assert _scan("onnx", SEEDS["onnx"][1])
-    assert _scan("tf", SEEDS["tf"][1])
-    assert _scan("keras", SEEDS["keras"][1])
-    assert _scan("hdf5", SEEDS["hdf5"][1])
+    assert _assert_scans_to_findings("safetensors", SEEDS["safetensors"][1]) == []
+    assert _assert_scans_to_findings("onnx", SEEDS["onnx"][1])
+    assert _assert_scans_to_findings("tf", SEEDS["tf"][1])
+    assert _assert_scans_to_findings("keras", SEEDS["keras"][1])
+    assert _assert_scans_to_findings("hdf5", SEEDS["hdf5"][1])

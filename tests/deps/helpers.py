@@ -12,6 +12,11 @@ def run(*targets: str | Path, **options: Any) -> list[Finding]:
     return scan.run([str(t) for t in targets], options).findings
 
 
+def assert_only_dependency_findings(findings: Sequence[Finding]) -> None:
+    """What a fuzz input may produce: dependency findings, never an internal error."""
+    assert all(f.rule_id.startswith(("MLSEC-DEP-", "MLSEC-VUL-")) for f in findings), [f.rule_id for f in findings]
+
+
 def rules(findings: Sequence[Finding]) -> list[str]:
     return sorted(f.rule_id for f in findings)
 

@@ -141,7 +141,7 @@ def test_random_bytes(tmp_path, name, data):
 def test_wrongly_typed_toml(tmp_path, doc, name):
     text = "\n".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in doc.items()) + "\n"
     (tmp_path / name).write_text(text)
-    run(tmp_path / name, installed=None)
+    helpers.assert_only_dependency_findings(run(tmp_path / name, installed=None))
 
 
 @FUZZ
@@ -156,7 +156,7 @@ def test_wrongly_typed_yaml_and_json(tmp_path, doc, name):
         path.write_text(json.dumps(doc))
     else:
         path.write_text(yaml.safe_dump({"dependencies": doc, "jobs": doc, "build_dependencies": doc}))
-    run(path)
+    helpers.assert_only_dependency_findings(run(path))
 
 
 @FUZZ
@@ -188,7 +188,7 @@ def test_wrongly_typed_yaml_and_json(tmp_path, doc, name):
 )
 def test_dockerfile_fragments(tmp_path, lines):
     (tmp_path / "Dockerfile").write_text("\n".join(lines))
-    run(tmp_path / "Dockerfile")
+    helpers.assert_only_dependency_findings(run(tmp_path / "Dockerfile"))
 
 
 def test_deeply_nested_documents(tmp_path):
