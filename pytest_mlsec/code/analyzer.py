@@ -216,6 +216,25 @@ class Analyzer:
         self._tainted_ready = False
         self.scope_of, self.bindings = _bindings(tree)
         self._resolving: set[tuple[int, str]] = set()
+        self.safe_loader_classes = self._safe_loader_classes()
+
+    def _safe_loader_classes(self) -> set[str]:
+        """Classes defined here whose every base is a safe yaml loader (e.g. a SafeLoader that adds
+        tag constructors); subclasses of those count too. Mixing in any other base is not safe."""
+        classes = [n for n in self.nodes if isinstance(n, ast.ClassDef) and n.bases]
+        safe: set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for node in classes:
+                if node.name in safe:
+                    continue
+                scope = self.scope_of.get(id(node), 0)
+                names = [self.qualname(base, scope) for base in node.bases]
+                if all(n and n.rsplit(".", 1)[-1] in (*SAFE_LOADERS, *safe) for n in names):
+                    safe.add(node.name)
+                    changed = True
+        return safe
 
     # -- name resolution ---------------------------------------------------------------------
 
@@ -505,7 +524,7 @@ class Analyzer:
     ) -> Iterable[Hit]:
         loader = kwargs.get("Loader", node.args[1] if len(node.args) > 1 else None)
         loader_name = self.qualname(loader, scope) if loader is not None else None
-        if loader_name and loader_name.rsplit(".", 1)[-1] in SAFE_LOADERS:
+        if loader_name and loader_name.rsplit(".", 1)[-1] in (*SAFE_LOADERS, *self.safe_loader_classes):
             return
         if loader is None and has_star:
             shown = "**kwargs"
