@@ -16,7 +16,10 @@ run_core() {
   echo "==> pytest (core)"
   "$bin/pytest" tests -n 2 -q -p no:cacheprovider
   echo "==> the project's own checks (eating our own cooking)"
-  "$bin/mlsec" deps                 # targets: [tool.mlsec.targets] in pyproject.toml
+  # targets: [tool.mlsec.targets] in pyproject.toml
+  "$bin/mlsec" deps
+  "$bin/mlsec" secrets
+  "$bin/mlsec" code
 }
 
 run_integration() {
