@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pytest_mlsec.iam.model import CloudResource, Inventory, Policy, Principal, Problem
-from pytest_mlsec.iam.policydoc import parse_policy
+from pytest_mlsec.iam.policydoc import parse_policy, resource_policy_holder
 
 SAGEMAKER_DESCRIBE: dict[str, tuple[str, str]] = {
     "training_job": ("describe_training_job", "TrainingJobName"),
@@ -169,6 +169,15 @@ def fetch_bucket(name: str, live: Live, inv: Inventory) -> None:
             data["ServerSideEncryptionConfiguration"] = None
         data["Versioning"] = {"Status": s3.get_bucket_versioning(Bucket=name).get("Status", "")}
         inv.resources.append(CloudResource("bucket", name, data, arn=f"arn:aws:s3:::{name}", origin="live"))
+        try:
+            text = s3.get_bucket_policy(Bucket=name)["Policy"]
+        except Exception as exc:
+            if "NoSuchBucketPolicy" not in _error_code(exc):
+                raise
+        else:
+            inv.principals.append(
+                resource_policy_holder(text, name=f"bucket {name} policy", arn=f"arn:aws:s3:::{name}")
+            )
 
     _guard(f"s3://{name}", "SM", inv, go)
 

@@ -18,7 +18,7 @@ from typing import Any
 from pytest_mlsec.iam.jsonloc import LineIndex, Pointer
 from pytest_mlsec.iam.managed import AWS_MANAGED
 from pytest_mlsec.iam.model import CloudResource, Inventory, Policy, Principal, Problem
-from pytest_mlsec.iam.policydoc import decode_document, parse_policy
+from pytest_mlsec.iam.policydoc import decode_document, parse_policy, resource_policy_holder
 
 MAX_BYTES = 256 * 1024 * 1024
 SAGEMAKER_KINDS: dict[str, tuple[str, str]] = {
@@ -152,7 +152,16 @@ def _recognise(doc: Mapping[str, Any]) -> Handler | None:
         return _bucket
     if "Buckets" in doc and isinstance(doc.get("Buckets"), list):
         return _buckets
+    if _is_policy_text(doc.get("Policy")):
+        return _policy_response
     return None
+
+
+def _is_policy_text(value: Any) -> bool:
+    """A resource policy returned as JSON text (not get-policy's managed-policy metadata object)."""
+    if isinstance(value, str):
+        return '"Statement"' in value or "%22Statement%22" in value
+    return isinstance(value, Mapping) and "Statement" in value
 
 
 def _policy_document(
@@ -420,6 +429,28 @@ def _bucket(doc: Mapping[str, Any], display: str, lines: LineIndex | None, inv: 
     inv.resources.append(
         CloudResource(
             kind="bucket", name=name, data=doc, arn=f"arn:aws:s3:::{name}", path=display, pointer=ptr, lines=lines
+        )
+    )
+    if doc.get("Policy"):  # get-bucket-policy's document, kept next to the bucket's other settings
+        inv.principals.append(
+            resource_policy_holder(
+                doc["Policy"],
+                name=f"bucket {name} policy",
+                path=display,
+                pointer=(*ptr, "Policy"),
+                lines=lines,
+                arn=f"arn:aws:s3:::{name}",
+            )
+        )
+
+
+def _policy_response(
+    doc: Mapping[str, Any], display: str, lines: LineIndex | None, inv: Inventory, ptr: Pointer
+) -> None:
+    """``aws s3api get-bucket-policy`` / ``sqs get-queue-attributes`` style: ``{"Policy": "<JSON text>"}``."""
+    inv.principals.append(
+        resource_policy_holder(
+            doc["Policy"], name=Path(display).name, path=display, pointer=(*ptr, "Policy"), lines=lines
         )
     )
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pytest_mlsec.iam.jsonloc import LineIndex, Pointer
-from pytest_mlsec.iam.model import Policy, Statement
+from pytest_mlsec.iam.model import Policy, Principal, Statement
 
 MAX_STATEMENTS = 5000
 
@@ -140,3 +140,22 @@ def _statement(index: int, raw: Any, pointer: Pointer, policy: Policy) -> Statem
         pointer=pointer,
         policy=policy,
     )
+
+
+def resource_policy_holder(
+    document: Any,
+    *,
+    name: str,
+    path: str | None = None,
+    pointer: Pointer = (),
+    lines: LineIndex | None = None,
+    arn: str | None = None,
+) -> Principal:
+    """A resource-based policy (bucket, key, queue, topic, repository) wrapped for analysis.
+
+    Embedded resource policies (a template's AWS::S3::BucketPolicy, a bucket description's Policy)
+    are known to be resource policies by where they sit: no content sniffing needed."""
+    policy = parse_policy(document, name=name, kind="resource", path=path, pointer=pointer, lines=lines, arn=arn)
+    holder = Principal(name=name, kind="resource-document", arn=arn, path=path, pointer=pointer, lines=lines)
+    holder.resource_policy = policy
+    return holder

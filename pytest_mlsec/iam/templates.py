@@ -13,7 +13,7 @@ from typing import Any
 from pytest_mlsec.iam.jsonloc import LineIndex, Pointer
 from pytest_mlsec.iam.managed import AWS_MANAGED
 from pytest_mlsec.iam.model import CloudResource, Inventory, Policy, Principal, Problem
-from pytest_mlsec.iam.policydoc import parse_policy
+from pytest_mlsec.iam.policydoc import parse_policy, resource_policy_holder
 
 
 def render(value: Any) -> Any:
@@ -57,6 +57,43 @@ def _truthy(value: Any, default: bool = False) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "enabled", "1", "yes")
     return bool(value)
+
+
+# Resource types whose property is a resource-based policy (property name).
+_CFN_RESOURCE_POLICIES = {
+    "AWS::S3::BucketPolicy": "PolicyDocument",
+    "AWS::SQS::QueuePolicy": "PolicyDocument",
+    "AWS::SNS::TopicPolicy": "PolicyDocument",
+    "AWS::KMS::Key": "KeyPolicy",
+    "AWS::ECR::Repository": "RepositoryPolicyText",
+    "AWS::SageMaker::ModelPackageGroup": "ModelPackageGroupPolicy",
+}
+# Terraform resource types whose attribute is a resource-based policy (attribute name).
+_TF_RESOURCE_POLICIES = {
+    "aws_s3_bucket_policy": "policy",
+    "aws_sqs_queue_policy": "policy",
+    "aws_sns_topic_policy": "policy",
+    "aws_kms_key": "policy",
+    "aws_ecr_repository_policy": "policy",
+    "aws_sagemaker_model_package_group_policy": "resource_policy",
+}
+
+
+def _cfn_bucket(
+    logical: str, props: Mapping[str, Any], *, display: str, lines: LineIndex | None, rptr: Pointer, inv: Inventory
+) -> None:
+    enc = props.get("BucketEncryption") or {}
+    data = {
+        "Bucket": str(props.get("BucketName") or logical),
+        "PublicAccessBlockConfiguration": props.get("PublicAccessBlockConfiguration"),
+        "ServerSideEncryptionConfiguration": enc.get("ServerSideEncryptionConfiguration") if enc else None,
+        "Versioning": {"Status": (props.get("VersioningConfiguration") or {}).get("Status", "")},
+    }
+    inv.resources.append(
+        CloudResource(
+            "bucket", str(data["Bucket"]), data, path=display, pointer=rptr, lines=lines, origin="cloudformation"
+        )
+    )
 
 
 def parse_cloudformation(
@@ -126,27 +163,22 @@ def parse_cloudformation(
                 names.append(_ref_name(raw_props.get("RoleName")))
             attachments.append((policy, [t for t in names if t]))
             managed[logical] = policy
+        elif rtype in _CFN_RESOURCE_POLICIES:
+            field = _CFN_RESOURCE_POLICIES[rtype]
+            if props.get(field) is not None:
+                inv.principals.append(
+                    resource_policy_holder(
+                        props[field],
+                        name=f"{logical} ({rtype})",
+                        path=display,
+                        pointer=(*pptr, field),
+                        lines=lines,
+                    )
+                )
         elif rtype.startswith("AWS::SageMaker::"):
             _cfn_sagemaker(rtype=rtype, logical=logical, props=props, display=display, lines=lines, ptr=rptr, inv=inv)
         elif rtype == "AWS::S3::Bucket":
-            enc = props.get("BucketEncryption") or {}
-            data = {
-                "Bucket": str(props.get("BucketName") or logical),
-                "PublicAccessBlockConfiguration": props.get("PublicAccessBlockConfiguration"),
-                "ServerSideEncryptionConfiguration": enc.get("ServerSideEncryptionConfiguration") if enc else None,
-                "Versioning": {"Status": (props.get("VersioningConfiguration") or {}).get("Status", "")},
-            }
-            inv.resources.append(
-                CloudResource(
-                    "bucket",
-                    str(data["Bucket"]),
-                    data,
-                    path=display,
-                    pointer=rptr,
-                    lines=lines,
-                    origin="cloudformation",
-                )
-            )
+            _cfn_bucket(logical, props, display=display, lines=lines, rptr=rptr, inv=inv)
         elif rtype == "AWS::CloudTrail::Trail":
             data = {
                 "trailList": [
@@ -320,6 +352,14 @@ def parse_terraform(
                 deferred.append((address, values, "inline"))
         elif rtype == "aws_iam_role_policy_attachment":
             deferred.append((address, values, "attach"))
+        elif rtype in _TF_RESOURCE_POLICIES:
+            field = _TF_RESOURCE_POLICIES[rtype]
+            if values.get(field):
+                inv.principals.append(
+                    resource_policy_holder(
+                        values[field], name=f"{address}", path=display, pointer=(*vptr, field), lines=lines
+                    )
+                )
         elif rtype.startswith("aws_sagemaker_"):
             _tf_sagemaker(rtype=rtype, address=address, v=values, display=display, lines=lines, ptr=rptr, inv=inv)
         elif rtype == "aws_s3_bucket":

@@ -192,3 +192,22 @@ def test_used_recorder_against_live_role(moto_server, iam, tmp_path):
     assert {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": f"arn:aws:s3:::{bucket}/k"} in minimal[
         "Statement"
     ]
+
+
+def test_live_bucket_policy_is_judged(moto_server, tmp_path):
+    s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
+    public, private = _name("pub"), _name("priv")
+    for b in (public, private):
+        s3.create_bucket(Bucket=b)
+    s3.put_bucket_policy(
+        Bucket=public,
+        Policy=json.dumps(
+            policy(
+                {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{public}/*"}
+            )
+        ),
+    )
+    report = run_iam([f"s3://{public}", f"s3://{private}"], {"endpoint_url": moto_server}, root=tmp_path)
+    [f] = [f for f in report.findings if f.rule_id == "MLSEC-IAM-019"]
+    assert f.severity.label == "critical"
+    assert public in f.message

@@ -7,6 +7,7 @@ with internet egress and an execution role.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -391,3 +392,89 @@ def test_model_with_internet_egress_is_high(scan):
     assert _severities(scan(doc))["MLSEC-SM-001"] == "high"
     doc["EnableNetworkIsolation"] = True
     assert "MLSEC-SM-001" not in _severities(scan(doc))
+
+
+# ---------------------------------------------------------------- resource policies embedded in other inputs
+PUBLIC_READ = policy(_principal_stmt("*", "s3:GetObject", "arn:aws:s3:::acme-models/*"))
+ORG_READ = policy(
+    _principal_stmt(
+        "*",
+        "s3:GetObject",
+        "arn:aws:s3:::acme-models/*",
+        Condition={"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}},
+    )
+)
+
+
+def _cfn(rtype: str, field: str, doc: dict[str, Any]) -> dict[str, Any]:
+    return {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"Pol": {"Type": rtype, "Properties": {field: doc}}}}
+
+
+@pytest.mark.parametrize(
+    ("rtype", "field"),
+    [
+        ("AWS::S3::BucketPolicy", "PolicyDocument"),
+        ("AWS::SQS::QueuePolicy", "PolicyDocument"),
+        ("AWS::SNS::TopicPolicy", "PolicyDocument"),
+        ("AWS::KMS::Key", "KeyPolicy"),
+        ("AWS::ECR::Repository", "RepositoryPolicyText"),
+        ("AWS::SageMaker::ModelPackageGroup", "ModelPackageGroupPolicy"),
+    ],
+)
+def test_cloudformation_resource_policies(scan, rtype, field):
+    [f] = _of(scan(_cfn(rtype, field, PUBLIC_READ)), PUBLIC)
+    assert f.location.line is not None
+    assert not _of(scan(_cfn(rtype, field, ORG_READ)), PUBLIC)
+
+
+def _tf(rtype: str, field: str, doc: dict[str, Any]) -> dict[str, Any]:
+    res = {"address": f"{rtype}.x", "type": rtype, "name": "x", "values": {field: json.dumps(doc)}}
+    return {"format_version": "1.2", "planned_values": {"root_module": {"resources": [res]}}}
+
+
+@pytest.mark.parametrize(
+    ("rtype", "field"),
+    [
+        ("aws_s3_bucket_policy", "policy"),
+        ("aws_kms_key", "policy"),
+        ("aws_ecr_repository_policy", "policy"),
+        ("aws_sagemaker_model_package_group_policy", "resource_policy"),
+    ],
+)
+def test_terraform_resource_policies(scan, rtype, field):
+    assert _of(scan(_tf(rtype, field, PUBLIC_READ)), PUBLIC)
+    assert not _of(scan(_tf(rtype, field, ORG_READ)), PUBLIC)
+
+
+def test_get_bucket_policy_output(scan):
+    """``aws s3api get-bucket-policy`` returns the document as JSON text under Policy."""
+    assert _of(scan({"Policy": json.dumps(PUBLIC_READ)}), PUBLIC)
+    assert not scan({"Policy": json.dumps(ORG_READ)}).findings
+
+
+def test_bucket_description_with_policy(scan):
+    bucket = {
+        "Bucket": "acme-models",
+        "PublicAccessBlockConfiguration": {
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+        "ServerSideEncryptionConfiguration": {
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+        },
+        "Versioning": {"Status": "Enabled"},
+        "Policy": json.dumps(PUBLIC_READ),
+    }
+    [f] = _of(scan(bucket), PUBLIC)
+    assert f.location.resource == "arn:aws:s3:::acme-models"
+    bucket["Policy"] = json.dumps(ORG_READ)
+    assert not scan(bucket).findings
+
+
+def test_get_policy_metadata_is_not_a_resource_policy(scan):
+    """iam get-policy's {"Policy": {...metadata...}} is not mistaken for a resource policy."""
+    report = scan({"Policy": {"PolicyName": "p", "Arn": "arn:aws:iam::111122223333:policy/p"}})
+    assert not _of(report, PUBLIC)
+    assert report.findings  # unrecognised: fails closed
