@@ -169,9 +169,19 @@ ESCALATION_PATHS: tuple[Path, ...] = (
     ),
     _p(
         "passrole-ec2",
-        [["ec2:RunInstances"]],
+        [["ec2:RunInstances", "ec2:RequestSpotInstances"]],
         "start an instance with any role and read its credentials",
         _RHINO,
+        "ec2.amazonaws.com",
+    ),
+    _p(
+        "passrole-autoscaling",
+        [
+            ["autoscaling:CreateLaunchConfiguration", "ec2:CreateLaunchTemplate"],
+            ["autoscaling:CreateAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup"],
+        ],
+        "have Auto Scaling launch instances with any role and read its credentials",
+        _PF,
         "ec2.amazonaws.com",
     ),
     _p(
@@ -193,7 +203,7 @@ ESCALATION_PATHS: tuple[Path, ...] = (
     ),
     _p(
         "passrole-cloudformation",
-        [["cloudformation:CreateStack", "cloudformation:CreateStackSet"]],
+        [["cloudformation:CreateStack", "cloudformation:CreateStackSet", "cloudformation:UpdateStack"]],
         "deploy a stack that acts as any role",
         _RHINO,
         "cloudformation.amazonaws.com",
@@ -218,6 +228,13 @@ ESCALATION_PATHS: tuple[Path, ...] = (
         "run a build as any role",
         _PF,
         "codebuild.amazonaws.com",
+    ),
+    _p(
+        "passrole-apprunner",
+        [["apprunner:CreateService"]],
+        "run an App Runner service as any role",
+        _PF,
+        "tasks.apprunner.amazonaws.com",
     ),
     _p(
         "passrole-sagemaker-notebook",

@@ -164,7 +164,8 @@ def resource_policy_findings(policy: Policy, account_id: str | None, db: ActionD
         if not actions or _pins(stmt, negated=False) or _fenced(actions, denies):
             continue
         aws = _aws_principals(stmt)
-        public = stmt.not_principal or any(a.strip() == "*" for a in aws)
+        # AWS accepts "*" only alone; a wildcard inside an ARN (arn:aws:iam::*:root) is read the widest way.
+        public = stmt.not_principal or any("*" in a for a in aws)
         write = sorted(a for a in actions if db.level(a) in ("W", "P"))
         reads = sorted(a for a in actions if a in RESOURCE_DATA_READ)
         sample = [db.canonical(a) for a in (write or reads or sorted(actions))[:5]]

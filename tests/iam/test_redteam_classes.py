@@ -98,6 +98,22 @@ def test_passrole_on_role_star_with_service_action_escalates(scan, path):
     assert path.id in _paths(scan(policy(*stmts)))
 
 
+@pytest.mark.parametrize(
+    ("actions", "path_id"),
+    [
+        (["ec2:RequestSpotInstances"], "passrole-ec2"),
+        (["cloudformation:UpdateStack"], "passrole-cloudformation"),
+        (["ec2:CreateLaunchTemplate", "autoscaling:CreateAutoScalingGroup"], "passrole-autoscaling"),
+        (["apprunner:CreateService"], "passrole-apprunner"),
+    ],
+)
+def test_alternative_passrole_launchers(scan, actions, path_id):
+    stmts = [_allow("iam:PassRole", f"arn:aws:iam::{ACC}:role/*"), _allow(actions)]
+    assert path_id in _paths(scan(policy(*stmts)))
+    stmts[0]["Resource"] = f"arn:aws:iam::{ACC}:role/ec2-web"
+    assert path_id not in _paths(scan(policy(*stmts)))
+
+
 # ---------------------------------------------------------------- sts:AssumeRole on every role
 @pytest.mark.parametrize(
     ("action", "resource"),
@@ -142,7 +158,10 @@ def _principal_stmt(principal: Any, action: Any, resource: Any = "arn:aws:s3:::m
     return {"Effect": "Allow", "Principal": principal, "Action": action, "Resource": resource, **kw}
 
 
-@pytest.mark.parametrize("principal", ["*", {"AWS": "*"}, {"AWS": ["*"]}, {"AWS": [f"arn:aws:iam::{ACC}:root", "*"]}])
+@pytest.mark.parametrize(
+    "principal",
+    ["*", {"AWS": "*"}, {"AWS": ["*"]}, {"AWS": [f"arn:aws:iam::{ACC}:root", "*"]}, {"AWS": "arn:aws:iam::*:root"}],
+)
 def test_public_bucket_read_of_models_is_critical(scan, principal):
     """The red-team case i32: a bucket policy letting anyone read model artifacts."""
     report = scan(policy(_principal_stmt(principal, "s3:GetObject")))
