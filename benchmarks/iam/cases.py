@@ -621,4 +621,83 @@ CASES: list[tuple[str, Any, set[str]]] = [
         {"MLSEC-SM-012", "MLSEC-SM-013", "MLSEC-SM-014"},
     ),
     ("trail-stopped", {"trailList": [{"Name": "main", "IsLogging": False}]}, {"MLSEC-SM-015"}),
+    # Red-team classes (follow-up): single IAM write, AssumeRole on every role, resource policies.
+    (
+        "update-trust-any-role",
+        role("ml-ops", pol({"Effect": "Allow", "Action": "iam:UpdateAssumeRolePolicy", "Resource": "*"})),
+        {"MLSEC-IAM-008"},
+    ),
+    (
+        "assume-any-role",
+        role("ci-deployer", pol({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"})),
+        {"MLSEC-IAM-018"},
+    ),
+    (
+        "clean-assume-one-role",
+        role(
+            "ci-deployer-scoped",
+            pol({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{A}:role/sm-deploy"}),
+        ),
+        set(),
+    ),
+    (
+        "bucket-policy-public-models",
+        pol(
+            {
+                "Sid": "PublicRead",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::acme-models/*",
+            }
+        ),
+        {"MLSEC-IAM-019"},
+    ),
+    (
+        "clean-bucket-policy-org-and-tls",
+        pol(
+            {
+                "Sid": "OrgRead",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["s3:GetObject", "s3:ListBucket"],
+                "Resource": ["arn:aws:s3:::acme-models", "arn:aws:s3:::acme-models/*"],
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},
+            },
+            {
+                "Sid": "TLSOnly",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::acme-models", "arn:aws:s3:::acme-models/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ),
+        set(),
+    ),
+    (
+        "clean-default-key-policy",
+        pol(
+            {
+                "Sid": "Enable IAM User Permissions",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{A}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ),
+        set(),
+    ),
+    (
+        "ecr-repo-policy-cross-account-push",
+        pol(
+            {
+                "Sid": "PartnerPush",
+                "Effect": "Allow",
+                "Principal": {"AWS": [f"arn:aws:iam::{A}:root", f"arn:aws:iam::{EXT}:root"]},
+                "Action": ["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart"],
+            }
+        ),
+        {"MLSEC-IAM-020"},
+    ),
 ]
