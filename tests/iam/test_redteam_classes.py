@@ -11,6 +11,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pytest_mlsec.findings import Report
 from pytest_mlsec.iam.catalogue import ESCALATION_PATHS
@@ -497,3 +499,32 @@ def test_get_policy_metadata_is_not_a_resource_policy(scan):
     report = scan({"Policy": {"PolicyName": "p", "Arn": "arn:aws:iam::111122223333:policy/p"}})
     assert not _of(report, PUBLIC)
     assert report.findings  # unrecognised: fails closed
+
+
+_LEAF = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.text(max_size=10),
+    st.sampled_from(["*", "s3:GetObject", "sts:AssumeRole", "arn:aws:iam::*:root", ACC, "kms:*"]),
+)
+_VALUE = st.recursive(
+    _LEAF,
+    lambda c: st.one_of(
+        st.lists(c, max_size=3),
+        st.dictionaries(st.sampled_from(["AWS", "Service", "StringEquals", "aws:PrincipalOrgID"]), c, max_size=3),
+    ),
+    max_leaves=8,
+)
+_STMT = st.fixed_dictionaries(
+    {"Effect": st.sampled_from(["Allow", "Deny", 3]), "Principal": _VALUE, "Action": _VALUE},
+    optional={"Resource": _VALUE, "Condition": _VALUE, "NotPrincipal": _VALUE, "NotAction": _VALUE},
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stmts=st.lists(_STMT, min_size=1, max_size=3), wrapped=st.booleans())
+def test_odd_principal_documents_never_raise(scan, stmts, wrapped):
+    doc: dict[str, Any] = policy(*stmts)
+    report = scan({"Policy": json.dumps(doc)} if wrapped else doc)
+    assert all(f.rule_id.startswith("MLSEC-") for f in report.findings)
