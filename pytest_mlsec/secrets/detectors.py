@@ -621,7 +621,9 @@ def _assignment(m: re.Match[bytes], line: _Line) -> Candidate | None:
     parsed = _strip_value(m.group("val"), line.kind)
     if parsed is None:
         return None
-    value, _quoted = parsed
+    value, quoted = parsed
+    if name.lower() in ("pass", "pw") and m.group("op") == b":" and not quoted and value.isalpha() and value.islower():
+        return None  # English prose ("so their pickles pass: constructing one..."), not a credential
     verdict = judge_assignment(name, value)
     if verdict is None:
         return None
