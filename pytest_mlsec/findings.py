@@ -7,7 +7,6 @@ between pytest-xdist workers and the controller without surprises.
 from __future__ import annotations
 
 import enum
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -128,6 +127,8 @@ class Finding:
 
     @property
     def fingerprint(self) -> str:
+        import hashlib  # loading OpenSSL costs ~2 ms; most CLI runs with no finding never need it
+
         loc = self.location
         parts = [self.rule_id, loc.path or "", loc.member or "", loc.resource or "", self.key or self.message]
         return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
