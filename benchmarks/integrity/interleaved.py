@@ -7,7 +7,8 @@ the minimum and median wall time and the median CPU time (user+sys of the child)
 contention does not inflate.
 
 Usage: .venv/bin/python benchmarks/integrity/interleaved.py ROUNDS OUT.json [key]
-("key" leaves out sha256sum and verify: the hashing comparisons only, more rounds per minute)
+("key" leaves out sha256sum and verify: the hashing comparisons only, more rounds per minute;
+"blake3": page-cache read vs BLAKE3 through mmap windows and through the engine's read path)
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def commands() -> dict[str, str]:
             f"{MLSEC} manifest create {D} --algorithm blake3 --output {R}/m2.json"
         ),
         "engine blake3 (python -c)": f"{PY} -c {shlex.quote(engine + ', algorithm=' + repr('blake3') + ')')}",
+        "blake3 via mmap windows, 2 threads": f"{PY} benchmarks/integrity/mmap_blake3.py {D} mmap 16 2",
+        "blake3 via engine read path, 2 threads": f"{PY} benchmarks/integrity/mmap_blake3.py {D} read 16 2",
         "mlsec manifest verify (sha256)": f"{MLSEC} manifest verify {D} {R}/m-sha256.json --no-progress",
         "mlsec manifest --help (start-up)": f"{MLSEC} manifest --help",
     }
@@ -61,13 +64,28 @@ def run_once(cmd: str) -> tuple[float, float]:
     return wall, cpu
 
 
-KEY = {"sha256sum", "mlsec manifest verify (sha256)"}
+KEY = {
+    "sha256sum",
+    "mlsec manifest verify (sha256)",
+    "blake3 via mmap windows, 2 threads",
+    "blake3 via engine read path, 2 threads",
+}
+BLAKE3_SUBSET = {
+    "cat > /dev/null",
+    "blake3 via mmap windows, 2 threads",
+    "blake3 via engine read path, 2 threads",
+    "engine blake3 (python -c)",
+    "mlsec manifest create --algorithm blake3",
+    "mlsec manifest --help (start-up)",
+}
 
 
 def main(rounds: str = "7", out: str = f"{R}/interleaved.json", subset: str = "") -> None:
     cmds = commands()
     if subset == "key":
         cmds = {k: v for k, v in cmds.items() if k not in KEY}
+    elif subset == "blake3":
+        cmds = {k: v for k, v in cmds.items() if k in BLAKE3_SUBSET}
     for cmd in cmds.values():  # warm-up (and page cache)
         run_once(cmd)
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}
