@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pytest_mlsec.artifacts.base import FileSource
 
 
-def _check(path: Path, data: bytes, offset: int, length: int) -> None:
+def _assert_reads_match(path: Path, data: bytes, offset: int, length: int) -> None:
     with FileSource(path) as source:
         assert source.size == len(data)
         assert source.read(offset, length) == data[offset : offset + length]
@@ -28,7 +28,7 @@ def _check(path: Path, data: bytes, offset: int, length: int) -> None:
 def test_small_file_reads_match_the_bytes(tmp_path_factory: object, data: bytes, offset: int, length: int) -> None:
     path = tmp_path_factory.mktemp("fs") / "f.bin"  # type: ignore[attr-defined]
     path.write_bytes(data)
-    _check(path, data, offset, length)
+    _assert_reads_match(path, data, offset, length)
 
 
 def test_large_file_reads_match_the_bytes(tmp_path: Path) -> None:
@@ -36,7 +36,7 @@ def test_large_file_reads_match_the_bytes(tmp_path: Path) -> None:
     path = tmp_path / "big.bin"
     path.write_bytes(data)
     for offset, length in [(0, 16), (FileSource.SMALL - 3, 10), (len(data) - 5, 100), (len(data) + 3, 4)]:
-        _check(path, data, offset, length)
+        _assert_reads_match(path, data, offset, length)
 
 
 def test_small_file_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,7 +22,7 @@ def _walk(value, pointer=()):
             yield from _walk(v, (*pointer, i))
 
 
-def _check(text: str, value) -> None:
+def _assert_locations_match(text: str, value) -> None:
     index = LineIndex(text)
     decoder = json.JSONDecoder()
     for pointer, expected in _walk(value):
@@ -47,7 +47,7 @@ def test_brackets_and_escapes_inside_strings_across_many_blocks():
         for ascii_only in (True, False):
             text = json.dumps(value, indent=indent, ensure_ascii=ascii_only)
             assert len(text) > 8 * 4096
-            _check(text, value)
+            _assert_locations_match(text, value)
 
 
 TEXT = st.text(alphabet=st.sampled_from(list('[]{}"\\,: \n\tab\u00e9')), max_size=8)
@@ -61,4 +61,4 @@ VALUES = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(VALUES, st.sampled_from([None, 1, 3]), st.booleans())
 def test_offsets_and_lines_match_a_plain_count(value, indent, ascii_only):
-    _check(json.dumps(value, indent=indent, ensure_ascii=ascii_only), value)
+    _assert_locations_match(json.dumps(value, indent=indent, ensure_ascii=ascii_only), value)

@@ -286,7 +286,9 @@ def test_scan_buffer_never_raises(data: bytes) -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("passwordkeytoken=:\"' @/\nAKIAhf_ghp_sk-eyJ.")), max_size=400))
 def test_scan_buffer_on_anchor_soup(text: str) -> None:
-    scan_buffer(text.encode())
+    data = text.encode()
+    for cand in scan_buffer(data):
+        assert 0 <= cand.start <= cand.end <= len(data) + 1
 
 
 # Realistic lines from ML repositories: harmless look-alikes and secrets in less common syntaxes.
