@@ -36,6 +36,22 @@ def hashes_from(values: Iterable[Any]) -> tuple[str, ...]:
     return tuple(found)
 
 
+def artifact_hash_fields(pkg: Mapping[str, Any], key: str) -> list[Any]:
+    """The ``key`` field of a locked package's sdist and of each of its wheels.
+
+    uv.lock writes one ``hash`` string per artifact, pylock.toml a ``hashes`` table; both keep the
+    artifacts under ``sdist`` and ``wheels``.
+    """
+    values: list[Any] = []
+    sdist = pkg.get("sdist")
+    if isinstance(sdist, Mapping):
+        values.append(sdist.get(key))
+    wheels = pkg.get("wheels")
+    if isinstance(wheels, list):
+        values.extend(w.get(key) for w in wheels if isinstance(w, Mapping))
+    return values
+
+
 def add_locked(
     out: Parsed,
     *,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pytest_mlsec.deps.locks import add_locked, hashes_from, inside_project
+from pytest_mlsec.deps.locks import add_locked, artifact_hash_fields, hashes_from, inside_project
 from pytest_mlsec.deps.model import IndexRef, Parsed
 from pytest_mlsec.deps.textio import Malformed, malformed
 from pytest_mlsec.deps.tomlfile import Lines, load
@@ -91,20 +89,9 @@ def parse(path: str) -> Parsed:
                 name=name,
                 version=pkg.get("version"),
                 line=line,
-                hashes=hashes_from(_hash_tables(pkg)),
+                hashes=hashes_from(artifact_hash_fields(pkg, "hashes")),
                 marker=marker,
             )
     for url, line in indexes.items():
         out.indexes.append(IndexRef("index", url, path, line, "pylock index"))
     return out
-
-
-def _hash_tables(pkg: dict[str, Any]) -> list[Any]:
-    tables: list[Any] = []
-    sdist = pkg.get("sdist")
-    if isinstance(sdist, dict):
-        tables.append(sdist.get("hashes"))
-    wheels = pkg.get("wheels")
-    if isinstance(wheels, list):
-        tables.extend(w.get("hashes") for w in wheels if isinstance(w, dict))
-    return tables

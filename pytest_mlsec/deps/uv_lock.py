@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_mlsec.deps.locks import add_locked, hashes_from, inside_project
+from pytest_mlsec.deps.locks import add_locked, artifact_hash_fields, hashes_from, inside_project
 from pytest_mlsec.deps.model import IndexRef, Parsed
 from pytest_mlsec.deps.textio import Malformed, malformed
 from pytest_mlsec.deps.tomlfile import Lines, load
@@ -48,7 +48,7 @@ def parse(path: str) -> Parsed:
         local = source.get("editable") or source.get("virtual") or source.get("directory")
         if isinstance(local, str) and inside_project(local):
             continue  # the project itself or a workspace member
-        hashes = hashes_from(_hash_values(pkg))
+        hashes = hashes_from(artifact_hash_fields(pkg, "hash"))
         marker = markers.get(name)
         if isinstance(source.get("registry"), str):
             registries.setdefault(source["registry"], lines.find(source["registry"]))
@@ -122,14 +122,3 @@ def _incoming_markers(packages: list[Any]) -> dict[str, str | None]:
             unique = list(dict.fromkeys(m for m in found if m))
             combined[name] = unique[0] if len(unique) == 1 else " or ".join(f"({m})" for m in unique)
     return combined
-
-
-def _hash_values(pkg: dict[str, Any]) -> list[Any]:
-    values: list[Any] = []
-    sdist = pkg.get("sdist")
-    if isinstance(sdist, dict):
-        values.append(sdist.get("hash"))
-    wheels = pkg.get("wheels")
-    if isinstance(wheels, list):
-        values.extend(w.get("hash") for w in wheels if isinstance(w, dict))
-    return values
