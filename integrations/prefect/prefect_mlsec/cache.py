@@ -11,21 +11,11 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from pytest_mlsec import __version__ as MLSEC_VERSION
+from pytest_mlsec.integrity.hashing import hash_file
 from pytest_mlsec.sources.local import walk_target
-
-_CHUNK = 1 << 20
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def targets_digest(targets: Iterable[str]) -> str | None:
@@ -38,10 +28,10 @@ def targets_digest(targets: Iterable[str]) -> str | None:
         for entry in walk_target(target):
             outer.update(entry.kind.encode() + b":" + os.fsencode(entry.display) + b"\0")
             if entry.kind == "file":
-                try:
-                    outer.update(_file_digest(entry.path).encode())
-                except OSError:
+                result = hash_file(entry.path)  # pytest-mlsec's streaming hasher, the one manifests use
+                if result.error:
                     return None  # unreadable now: let the check run and report it
+                outer.update(result.digest.encode())
     return outer.hexdigest()
 
 
