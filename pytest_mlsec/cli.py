@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from pytest_mlsec import __version__
 from pytest_mlsec.checks import BUILTIN_CHECKS, BUILTIN_COMMANDS
@@ -34,8 +34,39 @@ exit codes:
 """
 
 
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns`` without importing shutil (and bz2, lzma) at start-up."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse builds a formatter for every argument it adds; each one would import shutil for the width."""
+
+    def __init__(
+        self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None, **kw: Any
+    ) -> None:
+        width = _terminal_columns() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width, **kw)
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse exits 2 on usage errors already; keep its message, prefix ours the same way."""
+    """argparse exits 2 on usage errors already; keep its message, prefix ours the same way.
+
+    Subparsers are built with the parent's class, so every parser gets the shutil-free formatter.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
 
 def _fatal(message: str) -> NoReturn:
@@ -65,7 +96,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="mlsec",
         description="Security checks for machine-learning pipelines.",
         epilog=_COMMON_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"mlsec (pytest-mlsec) {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -83,7 +114,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             help=check.summary,
             description=check.summary,
             epilog=_COMMON_HELP,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_Formatter,
         )
         p.add_argument(
             "targets", nargs="*", metavar="TARGET", help="files, folders or URIs (default: [tool.mlsec.targets])"
@@ -97,7 +128,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             help=command.summary,
             description=command.summary,
             epilog=_COMMON_HELP,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_Formatter,
         )
         command.add_arguments(p)
         _add_common(p)

@@ -497,7 +497,7 @@ def scan_target(
     for entry in walk_target(target):
         location = Location(path=entry.display)
         if entry.kind == "file":
-            files.append((os.fspath(entry.path), entry.display))
+            files.append((entry.fspath, entry.display))
         elif entry.kind == "missing":
             findings.append(TARGET_NOT_FOUND.finding(location, f"{entry.display}: {entry.detail}", key="missing"))
         elif entry.kind == "symlink-escape":

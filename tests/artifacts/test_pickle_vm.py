@@ -261,3 +261,20 @@ def test_setitem_on_a_list_does_not_stop_the_analysis() -> None:
     # the real loader accepts list[0] = x; a payload after it must still be seen
     body = b"]" + asm.binint(0) + asm.NONE + b"s0" + asm.call(asm.global_("os", "system"), asm.binunicode("x")) + b"."
     assert "os.system" in keys(analyze(asm.proto(2) + body).findings)
+
+
+def test_vm_records_compare_by_value_like_frozen_records() -> None:
+    """The VM's records are hand-written (import cost); they must still behave as values."""
+    assert Global("os", "system") == Global("os", "system")
+    assert len({Global("os", "system"), Global("os", "system"), Global("os", "popen")}) == 2
+    assert Global("os", "system") != ("os", "system")
+    assert str(Global("os.path", "join")) == "os.path.join"
+    assert repr(Global("os", "system")) == "Global(module='os', name='system')"
+    # items/appended record what happened to the result later: not part of its identity
+    a, b = Call(Global("m", "f"), (1,)), Call(Global("m", "f"), (1,))
+    a.items.append(("k", "v"))
+    assert a == b and hash(a) == hash(b) and a.items != b.items and b.items == []
+    assert Call(Global("m", "f"), (1,)) != Call(Global("m", "f"), (2,))
+    assert PersistentId(("storage", 1)) == PersistentId(("storage", 1))
+    with pytest.raises(TypeError):
+        hash(Build(Call(Global("m", "f"), ()), {"a": 1}))  # state is mutable: never a dict key

@@ -4,8 +4,10 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from pytest_mlsec.sources.local import walk_target
+from pytest_mlsec.sources.local import _normalise, walk_target
 
 
 def kinds(target: Path) -> list[tuple[str, str]]:
@@ -69,3 +71,24 @@ def test_unreadable_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def test_fifo_is_special_not_read(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe")
     assert kinds(tmp_path) == [("special", "pipe")]
+
+
+@given(st.lists(st.sampled_from(["", ".", "..", "a", "b c", "./", "x.bin"]), max_size=6), st.booleans(), st.booleans())
+def test_string_paths_print_as_pathlib_would(parts: list[str], absolute: bool, trailing: bool) -> None:
+    """The walk uses strings for speed; what it reports must be what ``Path`` would print."""
+    text = ("/" if absolute else "") + "/".join(parts) + ("/" if trailing else "")
+    assert _normalise(text) == os.fspath(Path(text))
+
+
+def test_entries_are_named_as_given_and_open_where_they_say(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "m" / "sub").mkdir(parents=True)
+    (tmp_path / "m" / "sub" / "w.bin").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    for named in ("./m", "m/", "m//", "./m/./"):
+        [entry] = walk_target(named)
+        assert entry.display == "m/sub/w.bin"
+        assert entry.path == Path("m/sub/w.bin")
+        with open(entry.fspath, "rb") as fh:
+            assert fh.read() == b"x"
+    monkeypatch.chdir(tmp_path / "m")
+    assert [e.display for e in walk_target(".")] == ["sub/w.bin"]
