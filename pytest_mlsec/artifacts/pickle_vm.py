@@ -392,7 +392,10 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
     memo: dict[int, Any] = {}
     builds: dict[int, Build] = {}
     proto = 0
-    ops_left = budget[0]
+    # counts down to 0 at the first opcode past the budget; tested only every 1024 opcodes, with
+    # the other bounds (0 is a multiple of 1024), to keep the per-opcode path short
+    ops_left = budget[0] + 1
+    refill_at = -1  # ``pos`` beyond which fewer than 16 bytes are buffered and more exist
     max_memo = limits.max_memo
     max_depth = limits.max_stack_depth
     max_bytes = limits.max_pickle_bytes
@@ -413,7 +416,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
 
     def ensure(n: int) -> None:
         """Make ``n`` bytes available at ``pos`` (or raise truncated)."""
-        nonlocal buf, base, pos, blen
+        nonlocal buf, base, pos, blen, refill_at
         if pos + n <= blen:
             return
         if base + pos + n > size:
@@ -422,6 +425,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
         base += pos
         pos = 0
         blen = len(buf)
+        refill_at = -1  # the window moved: the loop head re-checks it
 
     def take(n: int) -> bytes:
         nonlocal pos
@@ -432,7 +436,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
 
     def take_big(n: int) -> bytes | SkippedBytes:
         """Variable-length payloads: kept when reasonable, otherwise skipped without loading."""
-        nonlocal buf, base, pos, blen, skipped
+        nonlocal buf, base, pos, blen, skipped, refill_at
         if n <= _KEEP_BYTES:
             return take(n)
         where = base + pos
@@ -443,10 +447,11 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
         buf = read(base, grow())
         pos = 0
         blen = len(buf)
+        refill_at = -1  # the window moved: the loop head re-checks it
         return SkippedBytes(where, n)
 
     def skip(n: int) -> None:
-        nonlocal buf, base, pos, blen, skipped
+        nonlocal buf, base, pos, blen, skipped, refill_at
         if pos + n <= blen:
             pos += n
             return
@@ -458,9 +463,10 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
         buf = read(base, grow())
         pos = 0
         blen = len(buf)
+        refill_at = -1  # the window moved: the loop head re-checks it
 
     def line() -> bytes:
-        nonlocal buf, base, pos, blen
+        nonlocal buf, base, pos, blen, refill_at
         while True:
             nl = buf.find(b"\n", pos)
             if nl >= 0:
@@ -476,6 +482,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
             base += pos
             pos = 0
             blen = len(buf)
+            refill_at = -1  # the window moved: the loop head re-checks it
 
     def pop_mark() -> list[Any]:
         nonlocal stack, push
@@ -559,7 +566,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
 
     def joblib_array(wrapper: Call, state: Any) -> None:
         """Skip (or recurse into) the array joblib wrote right after its wrapper's BUILD."""
-        nonlocal buf, base, pos, blen
+        nonlocal buf, base, pos, blen, refill_at
         if not isinstance(state, dict):
             raise _Stop("malformed", "joblib NumpyArrayWrapper state is not a dict")
         shape = state.get("shape")
@@ -580,6 +587,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
             buf = read(base, grow())
             pos = 0
             blen = len(buf)
+            refill_at = -1  # the window moved: the loop head re-checks it
             return
         if itemsize is None:
             raise _Stop(
@@ -596,24 +604,26 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
 
     try:
         while True:
-            if blen - pos < 16 and base + blen < size:
-                buf = buf[pos:] + read(base + blen, grow())
-                base += pos
-                pos = 0
-                blen = len(buf)
+            if pos > refill_at:
+                if blen - pos < 16 and base + blen < size:
+                    buf = buf[pos:] + read(base + blen, grow())
+                    base += pos
+                    pos = 0
+                    blen = len(buf)
+                refill_at = blen - 16 if base + blen < size else blen
             op_offset = base + pos
             op = buf[pos]  # IndexError past the end: truncated (handled below)
             pos += 1
             ops_left -= 1
             if ops_left & 1023 == 0:  # periodic bounds: kept out of the per-opcode path
+                if ops_left <= 0:
+                    raise _Stop("limit", f"more than {limits.max_opcodes} opcodes", limit="max_opcodes")
                 if len(stack) > max_depth:
                     raise _Stop("limit", f"stack deeper than {max_depth}", limit="max_stack_depth")
                 if base + pos - start - skipped > max_bytes:
                     raise _Stop("limit", f"pickle larger than {max_bytes} bytes", limit="max_pickle_bytes")
                 if len(memo) > max_memo:
                     raise _Stop("limit", f"more than {max_memo} memo entries", limit="max_memo")
-            if ops_left < 0:
-                raise _Stop("limit", f"more than {limits.max_opcodes} opcodes", limit="max_opcodes")
             # --- most frequent opcodes first ---
             # fixed-size arguments need no ensure(): the window holds >= 16 bytes unless the stream
             # ends, and then indexing/unpacking raises, which is reported as truncation below
@@ -1004,7 +1014,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
         )
         return None
     finally:
-        budget[0] = max(ops_left, 0)
+        budget[0] = max(ops_left - 1, 0)
 
 
 # --------------------------------------------------------------------------------------------

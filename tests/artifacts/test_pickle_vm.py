@@ -224,6 +224,16 @@ def test_opcode_limit() -> None:
     assert not r.complete
 
 
+@pytest.mark.parametrize("pairs", [0, 500, 1023, 1024, 3000])
+def test_opcode_limit_is_exact_and_shared_by_stacked_pickles(pairs: int) -> None:
+    one = asm.proto(2) + b"N0" * pairs + b"N."  # PROTO + 2 per pair + NONE + STOP
+    count = 2 * pairs + 3
+    assert analyze(one, limits=Limits(max_opcodes=count)).complete
+    assert "MLSEC-PKL-011" in rule_ids(analyze(one, limits=Limits(max_opcodes=count - 1)).findings)
+    assert analyze(one + one, limits=Limits(max_opcodes=2 * count)).complete
+    assert not analyze(one + one, limits=Limits(max_opcodes=2 * count - 1)).complete
+
+
 def test_memo_limit() -> None:
     r = analyze(asm.proto(4) + b"N" + b"\x94" * 50 + b".", limits=Limits(max_memo=10))
     assert "MLSEC-PKL-011" in rule_ids(r.findings)
@@ -273,8 +283,23 @@ def test_vm_records_compare_by_value_like_frozen_records() -> None:
     # items/appended record what happened to the result later: not part of its identity
     a, b = Call(Global("m", "f"), (1,)), Call(Global("m", "f"), (1,))
     a.items.append(("k", "v"))
-    assert a == b and hash(a) == hash(b) and a.items != b.items and b.items == []
+    assert a == b
+    assert hash(a) == hash(b)
+    assert a.items == [("k", "v")]
+    assert b.items == []
     assert Call(Global("m", "f"), (1,)) != Call(Global("m", "f"), (2,))
     assert PersistentId(("storage", 1)) == PersistentId(("storage", 1))
     with pytest.raises(TypeError):
         hash(Build(Call(Global("m", "f"), ()), {"a": 1}))  # state is mutable: never a dict key
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 4, 5])
+def test_values_survive_every_read_window_boundary(protocol: int) -> None:
+    """The VM reads 16 KiB, then windows growing x4: arguments straddling a boundary still decode."""
+    data = [i * 7919 for i in range(40_000)] + ["é" * 300] * 50 + [b"\x00" * 70_000]
+    blob = pickle.dumps(data, protocol=protocol)
+    assert len(blob) > 100_000  # past the first two windows (16 KiB, then 64 KiB more)
+    r = analyze(blob)
+    assert r.complete
+    assert not r.findings
+    assert r.values == (data,)
