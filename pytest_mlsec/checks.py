@@ -17,9 +17,10 @@ from __future__ import annotations
 import argparse
 import importlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+from pytest_mlsec._records import FrozenRecord
 
 if TYPE_CHECKING:
     from pytest_mlsec.config import Config
@@ -27,13 +28,22 @@ if TYPE_CHECKING:
     from pytest_mlsec.rules import Rule, RuleRegistry
 
 
-@dataclass(frozen=True)
-class CheckContext:
+class CheckContext(FrozenRecord):
     """What the engine hands a check besides its targets."""
 
+    __slots__ = ("config", "options", "progress")
+    _fields: ClassVar[tuple[str, ...]] = ("config", "options", "progress")
+
     config: Config
-    options: Mapping[str, Any] = field(default_factory=dict)
-    progress: Callable[[str], None] | None = None
+    options: Mapping[str, Any]
+    progress: Callable[[str], None] | None
+
+    def __init__(
+        self, config: Config, options: Mapping[str, Any] | None = None, progress: Callable[[str], None] | None = None
+    ) -> None:
+        object.__setattr__(self, "config", config)
+        object.__setattr__(self, "options", {} if options is None else options)
+        object.__setattr__(self, "progress", progress)
 
     @property
     def root(self) -> Path:

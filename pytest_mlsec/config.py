@@ -12,10 +12,10 @@ import fnmatch
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from pytest_mlsec._records import FrozenRecord
 from pytest_mlsec.configfile import find_config_file
 from pytest_mlsec.findings import Finding, Severity
 
@@ -32,20 +32,39 @@ class ConfigError(Exception):
         super().__init__(f"{source}: [{key}] {problem}" if key else f"{source}: {problem}")
 
 
-@dataclass(frozen=True)
-class Suppression:
+class Suppression(FrozenRecord):
     """Silences matching findings; the reason is mandatory, the expiry optional.
 
     Matches on rule id (glob, ``MLSEC-PKL-*``), optionally narrowed by a path glob and/or
     an exact fingerprint.
     """
 
+    __slots__ = ("expires", "fingerprint", "index", "path", "reason", "rule")
+    _fields: ClassVar[tuple[str, ...]] = ("rule", "reason", "path", "fingerprint", "expires", "index")
+
     rule: str
     reason: str
-    path: str | None = None
-    fingerprint: str | None = None
-    expires: dt.date | None = None
-    index: int = 0
+    path: str | None
+    fingerprint: str | None
+    expires: dt.date | None
+    index: int
+
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass it replaced
+        self,
+        rule: str,
+        reason: str,
+        path: str | None = None,
+        fingerprint: str | None = None,
+        expires: dt.date | None = None,
+        index: int = 0,
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "rule", rule)
+        setter(self, "reason", reason)
+        setter(self, "path", path)
+        setter(self, "fingerprint", fingerprint)
+        setter(self, "expires", expires)
+        setter(self, "index", index)
 
     def matches(self, finding: Finding) -> bool:
         if not fnmatch.fnmatchcase(finding.rule_id, self.rule):
@@ -67,16 +86,35 @@ class Suppression:
         return f"suppress[{self.index}] {scope}"
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(FrozenRecord):
     """The resolved configuration. ``source`` says where it came from (shown by the plugin)."""
 
-    fail_on: Severity = Severity.HIGH
-    targets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    suppressions: tuple[Suppression, ...] = ()
-    check_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    source: str | None = None
-    root: Path = field(default_factory=Path.cwd)
+    __slots__ = ("check_options", "fail_on", "root", "source", "suppressions", "targets")
+    _fields: ClassVar[tuple[str, ...]] = ("fail_on", "targets", "suppressions", "check_options", "source", "root")
+
+    fail_on: Severity
+    targets: Mapping[str, tuple[str, ...]]
+    suppressions: tuple[Suppression, ...]
+    check_options: Mapping[str, Mapping[str, Any]]
+    source: str | None
+    root: Path
+
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass it replaced
+        self,
+        fail_on: Severity = Severity.HIGH,
+        targets: Mapping[str, tuple[str, ...]] | None = None,
+        suppressions: tuple[Suppression, ...] = (),
+        check_options: Mapping[str, Mapping[str, Any]] | None = None,
+        source: str | None = None,
+        root: Path | None = None,
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "fail_on", fail_on)
+        setter(self, "targets", {} if targets is None else targets)
+        setter(self, "suppressions", suppressions)
+        setter(self, "check_options", {} if check_options is None else check_options)
+        setter(self, "source", source)
+        setter(self, "root", Path.cwd() if root is None else root)
 
     def options_for(self, check: str) -> Mapping[str, Any]:
         return self.check_options.get(check, {})

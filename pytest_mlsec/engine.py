@@ -11,7 +11,6 @@ import datetime as dt
 import fnmatch
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +82,7 @@ def run_check(
             ),
         )
     elapsed = time.perf_counter() - started
-    report = replace(report, checks=report.checks or (name,), timings={**report.timings, name: elapsed})
+    report = report.replace(checks=report.checks or (name,), timings={**report.timings, name: elapsed})
     if apply_suppressions:
         report = suppress(report, cfg)
     return report
@@ -107,7 +106,7 @@ def suppress(report: Report, config: Config, today: dt.date | None = None) -> Re
         if match.expired(today):
             kept.append(finding)
             continue
-        hidden.append(replace(finding, suppressed_by=f"{match.describe()}: {match.reason}"))
+        hidden.append(finding.replace(suppressed_by=f"{match.describe()}: {match.reason}"))
     where = Location(path=config.source or "<config>")
     for s in config.suppressions:
         if s.expired(today):
@@ -128,8 +127,7 @@ def suppress(report: Report, config: Config, today: dt.date | None = None) -> Re
                     key=f"{s.index}:{s.rule}:{s.path}",
                 )
             )
-    return replace(
-        report,
+    return report.replace(
         findings=tuple(sorted([*kept, *extra], key=sort_key)),
         suppressed=tuple(hidden),
     )

@@ -1,7 +1,9 @@
 """The finding model: what every check produces and every reporter consumes.
 
 Everything here is immutable so a finding can be hashed, de-duplicated and shipped
-between pytest-xdist workers and the controller without surprises.
+between pytest-xdist workers and the controller without surprises. The types are
+:class:`~pytest_mlsec._records.Record` classes rather than dataclasses (start-up cost);
+``finding.replace(field=value)`` makes a changed copy.
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
+
+from pytest_mlsec._records import FrozenRecord
 
 
 class Severity(enum.IntEnum):
@@ -38,8 +41,7 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
 
-@dataclass(frozen=True, order=True)
-class Location:
+class Location(FrozenRecord):
     """Where a finding is.
 
     ``path`` is the file (or directory) as the user named it; ``member`` is the chain of
@@ -48,12 +50,44 @@ class Location:
     (an ARN, ``s3://`` or ``models:/`` URI) when the finding is not about a local file.
     """
 
-    path: str | None = None
-    member: str | None = None
-    line: int | None = None
-    column: int | None = None
-    offset: int | None = None
-    resource: str | None = None
+    __slots__ = ("column", "line", "member", "offset", "path", "resource")
+    _fields: ClassVar[tuple[str, ...]] = ("path", "member", "line", "column", "offset", "resource")
+
+    path: str | None
+    member: str | None
+    line: int | None
+    column: int | None
+    offset: int | None
+    resource: str | None
+
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass it replaced
+        self,
+        path: str | None = None,
+        member: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        offset: int | None = None,
+        resource: str | None = None,
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "path", path)
+        setter(self, "member", member)
+        setter(self, "line", line)
+        setter(self, "column", column)
+        setter(self, "offset", offset)
+        setter(self, "resource", resource)
+
+    def __lt__(self, other: Location) -> bool:
+        return self._key() < other._key()
+
+    def __le__(self, other: Location) -> bool:
+        return self._key() <= other._key()
+
+    def __gt__(self, other: Location) -> bool:
+        return self._key() > other._key()
+
+    def __ge__(self, other: Location) -> bool:
+        return self._key() >= other._key()
 
     def describe(self) -> str:
         """A one-line human form such as ``model.pt!archive/data.pkl@1234``."""
@@ -71,12 +105,12 @@ class Location:
         return text
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return {name: value for name in self._fields if (value := getattr(self, name)) is not None}
 
     def inside(self, member: str) -> Location:
         """The location of ``member`` inside this one (archives in archives chain with ``!``)."""
         chain = f"{self.member}!{member}" if self.member else member
-        return replace(self, member=chain, line=None, column=None, offset=None)
+        return self.replace(member=chain, line=None, column=None, offset=None)
 
 
 def _freeze(value: Any) -> Any:
@@ -103,14 +137,38 @@ def _freeze(value: Any) -> Any:
     return str(value)
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(FrozenRecord):
     """One problem, explained well enough that a person can act on it.
 
     ``key`` is what makes this finding distinct from others of the same rule at the same
     place (a resolved callable, an action name, a package); it feeds the fingerprint so the
-    fingerprint survives unrelated edits (line moves, offsets shifting).
+    fingerprint survives unrelated edits (line moves, offsets shifting). ``evidence`` and
+    ``suppressed_by`` take no part in equality.
     """
+
+    __slots__ = (
+        "evidence",
+        "key",
+        "location",
+        "message",
+        "remediation",
+        "rule_id",
+        "severity",
+        "suppressed_by",
+        "title",
+    )
+    _fields: ClassVar[tuple[str, ...]] = (
+        "rule_id", "severity", "title", "message", "location", "remediation", "evidence", "key", "suppressed_by",
+    )  # fmt: skip
+    _compare: ClassVar[tuple[str, ...] | None] = (
+        "rule_id",
+        "severity",
+        "title",
+        "message",
+        "location",
+        "remediation",
+        "key",
+    )
 
     rule_id: str
     severity: Severity
@@ -118,12 +176,32 @@ class Finding:
     message: str
     location: Location
     remediation: str
-    evidence: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
-    key: str = ""
-    suppressed_by: str | None = field(default=None, compare=False)
+    evidence: Mapping[str, Any]
+    key: str
+    suppressed_by: str | None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "evidence", _freeze(dict(self.evidence)))
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass it replaced
+        self,
+        rule_id: str,
+        severity: Severity,
+        title: str,
+        message: str,
+        location: Location,
+        remediation: str,
+        evidence: Mapping[str, Any] | None = None,
+        key: str = "",
+        suppressed_by: str | None = None,
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "rule_id", rule_id)
+        setter(self, "severity", severity)
+        setter(self, "title", title)
+        setter(self, "message", message)
+        setter(self, "location", location)
+        setter(self, "remediation", remediation)
+        setter(self, "evidence", _freeze(dict(evidence or {})))
+        setter(self, "key", key)
+        setter(self, "suppressed_by", suppressed_by)
 
     @property
     def fingerprint(self) -> str:
@@ -166,32 +244,69 @@ class Finding:
         )
 
 
-@dataclass(frozen=True)
-class Skipped:
+class Skipped(FrozenRecord):
     """A target deliberately not examined, with the reason (never a silent skip)."""
+
+    __slots__ = ("reason", "target")
+    _fields: ClassVar[tuple[str, ...]] = ("target", "reason")
 
     target: str
     reason: str
 
+    def __init__(self, target: str, reason: str) -> None:
+        object.__setattr__(self, "target", target)
+        object.__setattr__(self, "reason", reason)
 
-@dataclass(frozen=True)
-class Report:
-    """The result of one or more checks over their targets."""
 
-    checks: tuple[str, ...] = ()
-    findings: tuple[Finding, ...] = ()
-    suppressed: tuple[Finding, ...] = ()
-    targets: tuple[str, ...] = ()
-    skipped: tuple[Skipped, ...] = ()
-    timings: Mapping[str, float] = field(default_factory=dict, compare=False, hash=False)
-    metadata: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
-    tool_version: str = ""
+class Report(FrozenRecord):
+    """The result of one or more checks over their targets (``timings``/``metadata`` not compared)."""
 
-    def __post_init__(self) -> None:
-        if not self.tool_version:
+    __slots__ = ("checks", "findings", "metadata", "skipped", "suppressed", "targets", "timings", "tool_version")
+    _fields: ClassVar[tuple[str, ...]] = (
+        "checks", "findings", "suppressed", "targets", "skipped", "timings", "metadata", "tool_version",
+    )  # fmt: skip
+    _compare: ClassVar[tuple[str, ...] | None] = (
+        "checks",
+        "findings",
+        "suppressed",
+        "targets",
+        "skipped",
+        "tool_version",
+    )
+
+    checks: tuple[str, ...]
+    findings: tuple[Finding, ...]
+    suppressed: tuple[Finding, ...]
+    targets: tuple[str, ...]
+    skipped: tuple[Skipped, ...]
+    timings: Mapping[str, float]
+    metadata: Mapping[str, Any]
+    tool_version: str
+
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass it replaced
+        self,
+        checks: tuple[str, ...] = (),
+        findings: tuple[Finding, ...] = (),
+        suppressed: tuple[Finding, ...] = (),
+        targets: tuple[str, ...] = (),
+        skipped: tuple[Skipped, ...] = (),
+        timings: Mapping[str, float] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        tool_version: str = "",
+    ) -> None:
+        if not tool_version:
             from pytest_mlsec import __version__
 
-            object.__setattr__(self, "tool_version", __version__)
+            tool_version = __version__
+        setter = object.__setattr__
+        setter(self, "checks", checks)
+        setter(self, "findings", findings)
+        setter(self, "suppressed", suppressed)
+        setter(self, "targets", targets)
+        setter(self, "skipped", skipped)
+        setter(self, "timings", {} if timings is None else timings)
+        setter(self, "metadata", {} if metadata is None else metadata)
+        setter(self, "tool_version", tool_version)
 
     def at_or_above(self, threshold: Severity) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.severity >= threshold)

@@ -8,29 +8,51 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from typing import ClassVar
 
+from pytest_mlsec._records import FrozenRecord
 from pytest_mlsec.findings import Finding, Location, Severity
 
 RULE_ID = re.compile(r"^MLSEC-[A-Z]{2,5}-\d{3}$")
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(FrozenRecord):
     """A rule's identity and documentation; findings are made through :meth:`finding`."""
+
+    __slots__ = ("full", "help_uri", "id", "name", "remediation", "severity", "short", "tags")
+    _fields: ClassVar[tuple[str, ...]] = ("id", "name", "severity", "short", "full", "remediation", "tags", "help_uri")
 
     id: str
     name: str
     severity: Severity
     short: str
-    full: str = ""
-    remediation: str = ""
-    tags: tuple[str, ...] = field(default=())
-    help_uri: str = ""
+    full: str
+    remediation: str
+    tags: tuple[str, ...]
+    help_uri: str
 
-    def __post_init__(self) -> None:
-        if not RULE_ID.match(self.id):
-            raise ValueError(f"rule id {self.id!r} does not look like MLSEC-<AREA>-<NNN>")
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass it replaced
+        self,
+        id: str,
+        name: str,
+        severity: Severity,
+        short: str,
+        full: str = "",
+        remediation: str = "",
+        tags: tuple[str, ...] = (),
+        help_uri: str = "",
+    ) -> None:
+        if not RULE_ID.match(id):
+            raise ValueError(f"rule id {id!r} does not look like MLSEC-<AREA>-<NNN>")
+        setter = object.__setattr__
+        setter(self, "id", id)
+        setter(self, "name", name)
+        setter(self, "severity", severity)
+        setter(self, "short", short)
+        setter(self, "full", full)
+        setter(self, "remediation", remediation)
+        setter(self, "tags", tags)
+        setter(self, "help_uri", help_uri)
 
     @property
     def area(self) -> str:

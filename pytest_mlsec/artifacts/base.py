@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar, Protocol
 
+from pytest_mlsec._records import FrozenRecord
 from pytest_mlsec.findings import Finding, Location
 
 
@@ -94,28 +94,71 @@ class FileSource:
         self.close()
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(FrozenRecord):
     """Bounds that keep hostile input from exhausting time or memory. Exceeding one is a finding."""
 
-    max_opcodes: int = 50_000_000
-    max_memo: int = 1_000_000
-    max_stack_depth: int = 100_000
-    max_nesting: int = 8  # archives inside archives
-    max_member_bytes: int = 8 << 30  # one decompressed member
-    max_total_decompressed: int = 32 << 30
-    max_compression_ratio: int = 2000
-    max_pickle_bytes: int = 2 << 30
-    max_members: int = 200_000
+    __slots__ = (
+        "max_compression_ratio", "max_member_bytes", "max_members", "max_memo", "max_nesting", "max_opcodes",
+        "max_pickle_bytes", "max_stack_depth", "max_total_decompressed",
+    )  # fmt: skip
+    _fields: ClassVar[tuple[str, ...]] = (
+        "max_opcodes", "max_memo", "max_stack_depth", "max_nesting", "max_member_bytes", "max_total_decompressed",
+        "max_compression_ratio", "max_pickle_bytes", "max_members",
+    )  # fmt: skip
+
+    max_opcodes: int
+    max_memo: int
+    max_stack_depth: int
+    max_nesting: int
+    max_member_bytes: int
+    max_total_decompressed: int
+    max_compression_ratio: int
+    max_pickle_bytes: int
+    max_members: int
+
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass it replaced
+        self,
+        max_opcodes: int = 50_000_000,
+        max_memo: int = 1_000_000,
+        max_stack_depth: int = 100_000,
+        max_nesting: int = 8,  # archives inside archives
+        max_member_bytes: int = 8 << 30,  # one decompressed member
+        max_total_decompressed: int = 32 << 30,
+        max_compression_ratio: int = 2000,
+        max_pickle_bytes: int = 2 << 30,
+        max_members: int = 200_000,
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "max_opcodes", max_opcodes)
+        setter(self, "max_memo", max_memo)
+        setter(self, "max_stack_depth", max_stack_depth)
+        setter(self, "max_nesting", max_nesting)
+        setter(self, "max_member_bytes", max_member_bytes)
+        setter(self, "max_total_decompressed", max_total_decompressed)
+        setter(self, "max_compression_ratio", max_compression_ratio)
+        setter(self, "max_pickle_bytes", max_pickle_bytes)
+        setter(self, "max_members", max_members)
 
 
-@dataclass(frozen=True)
-class ScanOptions:
-    """What the user asked for. ``policy``: ``"safe-globals"`` (allow-list, default) or ``"strict"``."""
+class ScanOptions(FrozenRecord):
+    """What the user asked for. ``policy``: ``"safe-globals"`` (allow-list, default) or ``"strict"``.
 
-    policy: str = "safe-globals"
-    extra_allowed: frozenset[str] = frozenset()  # "module.qualname" entries from config / call, each had a reason
-    limits: Limits = field(default_factory=Limits)
+    ``extra_allowed`` holds ``module.qualname`` entries from config or the call, each given with a reason.
+    """
+
+    __slots__ = ("extra_allowed", "limits", "policy")
+    _fields: ClassVar[tuple[str, ...]] = ("policy", "extra_allowed", "limits")
+
+    policy: str
+    extra_allowed: frozenset[str]
+    limits: Limits
+
+    def __init__(
+        self, policy: str = "safe-globals", extra_allowed: frozenset[str] = frozenset(), limits: Limits | None = None
+    ) -> None:
+        object.__setattr__(self, "policy", policy)
+        object.__setattr__(self, "extra_allowed", extra_allowed)
+        object.__setattr__(self, "limits", Limits() if limits is None else limits)
 
 
 Recurse = Callable[[ByteSource, Location, int], Sequence[Finding]]

@@ -17,7 +17,6 @@ Imported at CLI start-up: nothing heavy at module level.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -80,7 +79,7 @@ class ArtifactCheck(BaseCheck):
         limits = options.get("limits", {})
         if not isinstance(limits, dict):
             raise ConfigError(source, f"{key}.limits", "must be a table")
-        fields = {f.name for f in dataclasses.fields(Limits)}
+        fields = set(Limits._fields)
         for name, value in limits.items():
             if name not in fields:
                 raise ConfigError(source, f"{key}.limits.{name}", f"unknown limit (known: {', '.join(sorted(fields))})")

@@ -8,7 +8,6 @@ survives re-saves that shift offsets.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from pytest_mlsec.artifacts import policy
@@ -89,7 +88,7 @@ def judge(run: VMRun, location: Location, options: ScanOptions, depth: int = 0) 
         )
     if depth < _MAX_NESTED_DEPTH:
         for offset, data in run.nested:
-            findings.extend(_nested(data, replace(location, offset=None), offset, options, depth))
+            findings.extend(_nested(data, location.replace(offset=None), offset, options, depth))
     return findings
 
 
@@ -109,7 +108,7 @@ def _global_finding(use: GlobalUse, count: int) -> Finding:
         "count": count,
     }
     return rule.finding(
-        replace(use.location, offset=use.offset),
+        use.location.replace(offset=use.offset),
         message,
         evidence=evidence,
         key=use.qualname,
@@ -119,7 +118,7 @@ def _global_finding(use: GlobalUse, count: int) -> Finding:
 def _nested(data: bytes, location: Location, offset: int, options: ScanOptions, depth: int) -> list[Finding]:
     inner_loc = location.inside(f"<embedded pickle @{offset}>")
     run = run_vm(BytesSource(data), inner_loc, options.limits)
-    inner = judge(run, inner_loc, replace(options, policy="safe-globals"), depth + 1)
+    inner = judge(run, inner_loc, options.replace(policy="safe-globals"), depth + 1)
     serious = [f for f in inner if f.rule_id != R.PKL_TRAILING.id]
     if not serious or not run.globals:
         return []

@@ -18,9 +18,9 @@ from __future__ import annotations
 import codecs
 import struct
 from collections.abc import Callable
-from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
+from pytest_mlsec._records import Record
 from pytest_mlsec.artifacts.base import ByteSource, BytesSource, Limits, ScanOptions
 from pytest_mlsec.findings import Finding, Location
 
@@ -42,38 +42,16 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 # Values the VM produces for things it refuses to evaluate
 #
-# Plain classes with ``__slots__`` rather than dataclasses: the VM builds thousands of them per
-# folder of models, and each ``@dataclass`` costs ~0.35 ms of code generation at import, paid by
-# every ``mlsec scan`` run. Equality and hashing are by value, as a frozen dataclass would give.
+# Records with ``__slots__`` rather than dataclasses (see :mod:`pytest_mlsec._records`): the VM builds
+# thousands of them per folder of models, so they are plain (not frozen) records whose ``__init__``
+# assigns directly. Equality and hashing are by value.
 
 
-class _Record:
-    """Value equality, hashing and a readable repr over the fields named in ``_compare``."""
-
-    __slots__ = ()
-    _compare: tuple[str, ...] = ()
-
-    def _values(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self._compare)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._compare)
-        return f"{type(self).__name__}({fields})"
-
-
-class Global(_Record):
+class Global(Record):
     """An imported name, after the loader's own name resolution (see :mod:`.policy`)."""
 
     __slots__ = ("module", "name")
-    _compare = ("module", "name")
+    _fields: ClassVar[tuple[str, ...]] = ("module", "name")
 
     def __init__(self, module: str, name: str) -> None:
         self.module = module
@@ -83,7 +61,7 @@ class Global(_Record):
         return f"{self.module}.{self.name}"
 
 
-class Call(_Record):
+class Call(Record):
     """A call the loader would make: ``REDUCE``/``NEWOBJ``/``NEWOBJ_EX``/``INST``/``OBJ``.
 
     ``items`` and ``appended`` record ``SETITEM(S)`` and ``APPEND(S)``/``ADDITEMS`` applied to the
@@ -92,7 +70,8 @@ class Call(_Record):
     """
 
     __slots__ = ("appended", "args", "func", "items", "kwargs")
-    _compare = ("func", "args", "kwargs")
+    _fields: ClassVar[tuple[str, ...]] = ("func", "args", "kwargs", "items", "appended")
+    _compare: ClassVar[tuple[str, ...] | None] = ("func", "args", "kwargs")
 
     def __init__(
         self,
@@ -109,11 +88,11 @@ class Call(_Record):
         self.appended: list[object] = [] if appended is None else appended
 
 
-class Build(_Record):
+class Build(Record):
     """``BUILD``: ``obj.__setstate__(state)`` (or ``__dict__`` update) the loader would perform."""
 
     __slots__ = ("obj", "state")
-    _compare = ("obj", "state")
+    _fields: ClassVar[tuple[str, ...]] = ("obj", "state")
     __hash__ = None  # type: ignore[assignment]  # mutable state: compared by value, never a dict key
 
     def __init__(self, obj: object, state: object) -> None:
@@ -121,42 +100,42 @@ class Build(_Record):
         self.state = state
 
 
-class PersistentId(_Record):
+class PersistentId(Record):
     """``PERSID``/``BINPERSID``: an id handed to the loader's ``persistent_load`` (torch storages)."""
 
     __slots__ = ("pid",)
-    _compare = ("pid",)
+    _fields: ClassVar[tuple[str, ...]] = ("pid",)
 
     def __init__(self, pid: object) -> None:
         self.pid = pid
 
 
-class OutOfBandBuffer(_Record):
+class OutOfBandBuffer(Record):
     """``NEXT_BUFFER``: a protocol-5 out-of-band buffer (the n-th one the caller supplies)."""
 
     __slots__ = ("index", "readonly")
-    _compare = ("index", "readonly")
+    _fields: ClassVar[tuple[str, ...]] = ("index", "readonly")
 
     def __init__(self, index: int, readonly: bool = False) -> None:
         self.index = index
         self.readonly = readonly
 
 
-class Extension(_Record):
+class Extension(Record):
     """``EXT1/2/4``: a copyreg extension code (the registry is empty unless code registers some)."""
 
     __slots__ = ("code",)
-    _compare = ("code",)
+    _fields: ClassVar[tuple[str, ...]] = ("code",)
 
     def __init__(self, code: int) -> None:
         self.code = code
 
 
-class SkippedBytes(_Record):
+class SkippedBytes(Record):
     """A byte string too large to keep in memory; ``offset`` is relative to the pickle's source."""
 
     __slots__ = ("length", "offset")
-    _compare = ("offset", "length")
+    _fields: ClassVar[tuple[str, ...]] = ("offset", "length")
 
     def __init__(self, offset: int, length: int) -> None:
         self.offset = offset
@@ -183,11 +162,11 @@ def _hkey(value: object) -> object:
     return value
 
 
-class GlobalUse(_Record):
+class GlobalUse(Record):
     """One import the pickle makes: where (opcode and offset) and what it resolves to."""
 
     __slots__ = ("location", "module", "name", "offset", "opcode", "raw_module", "raw_name")
-    _compare = ("module", "name", "raw_module", "raw_name", "opcode", "offset", "location")
+    _fields: ClassVar[tuple[str, ...]] = ("module", "name", "raw_module", "raw_name", "opcode", "offset", "location")
 
     def __init__(  # noqa: PLR0917 - the VM builds these positionally on its hot path
         self, module: str, name: str, raw_module: str, raw_name: str, opcode: str, offset: int, location: Location
@@ -205,11 +184,11 @@ class GlobalUse(_Record):
         return f"{self.module}.{self.name}"
 
 
-class Issue(_Record):
+class Issue(Record):
     """A structural problem the VM met. ``kind`` selects the rule (see :mod:`.pickle_findings`)."""
 
     __slots__ = ("detail", "kind", "location", "message", "offset")
-    _compare = ("kind", "offset", "message", "location", "detail")
+    _fields: ClassVar[tuple[str, ...]] = ("kind", "offset", "message", "location", "detail")
     __hash__ = None  # type: ignore[assignment]  # ``detail`` is a dict
 
     def __init__(
@@ -224,11 +203,11 @@ class Issue(_Record):
         self.detail: dict[str, Any] = {} if detail is None else detail
 
 
-class PickleResult(_Record):
+class PickleResult(Record):
     """What :func:`analyze_pickle` found. ``values`` holds the STOP value of each stacked pickle."""
 
     __slots__ = ("complete", "findings", "globals", "values")
-    _compare = ("findings", "globals", "values", "complete")
+    _fields: ClassVar[tuple[str, ...]] = ("findings", "globals", "values", "complete")
 
     def __init__(
         self,
@@ -354,7 +333,7 @@ def run_pickles(
                     "trailing",
                     offset,
                     f"{size - offset} byte(s) after the last pickle do not form another pickle",
-                    replace(location, offset=offset),
+                    location.replace(offset=offset),
                     {"trailing_bytes": size - offset, "first_byte": first.hex()},
                 )
             )
@@ -519,7 +498,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
         return Global(rmod, rname)
 
     def issue(kind: str, message: str, **detail: Any) -> None:
-        run.issues.append(Issue(kind, op_offset, message, replace(gloc, offset=op_offset), detail))
+        run.issues.append(Issue(kind, op_offset, message, gloc.replace(offset=op_offset), detail))
 
     def make_call(func: Any, args: Any, kwargs: Any = None) -> Any:
         run.calls += 1
@@ -963,7 +942,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                 "malformed",
                 op_offset,
                 f"memo key {exc.args[0] if exc.args else '?'} was never stored (at offset {op_offset})",
-                replace(gloc, offset=op_offset),
+                gloc.replace(offset=op_offset),
                 {"opcode": OPCODE_NAMES.get(op, f"0x{op:02x}")},
             )
         )
@@ -974,7 +953,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                 "malformed",
                 op_offset,
                 f"a string argument is not valid UTF-8 (at offset {op_offset})",
-                replace(gloc, offset=op_offset),
+                gloc.replace(offset=op_offset),
                 {"opcode": OPCODE_NAMES.get(op, f"0x{op:02x}")},
             )
         )
@@ -986,7 +965,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                 "truncated" if base + pos >= size else "malformed",
                 op_offset,
                 f"{what} at {OPCODE_NAMES.get(op, f'0x{op:02x}')} before STOP (at offset {op_offset})",
-                replace(gloc, offset=op_offset),
+                gloc.replace(offset=op_offset),
                 {"opcode": OPCODE_NAMES.get(op, f"0x{op:02x}")},
             )
         )
@@ -997,7 +976,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                 stop.kind,
                 op_offset,
                 f"{stop.message} (at offset {op_offset})",
-                replace(gloc, offset=op_offset),
+                gloc.replace(offset=op_offset),
                 {"opcode": OPCODE_NAMES.get(op, f"0x{op:02x}"), **stop.detail},
             )
         )
@@ -1008,7 +987,7 @@ def _execute(  # noqa: PLR0917 - one loop, one dispatch: kept together for speed
                 "limit",
                 op_offset,
                 f"emulation stopped: {type(exc).__name__} (at offset {op_offset})",
-                replace(gloc, offset=op_offset),
+                gloc.replace(offset=op_offset),
                 {"opcode": OPCODE_NAMES.get(op, "?")},
             )
         )

@@ -18,8 +18,10 @@ import sys
 import tomllib
 from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import ClassVar
+
+from pytest_mlsec._records import FrozenRecord
 
 # Modules that are the same object under another name (os.system *is* posix.system).
 MODULE_ALIASES: dict[str, str] = {
@@ -105,20 +107,34 @@ def literal_name(module: str, name: str) -> str:
 # The allow-list
 
 
-@dataclass(frozen=True)
-class _Pattern:
+class _Pattern(FrozenRecord):
+    __slots__ = ("excludes", "module_prefix", "name_regex", "note")
+    _fields: ClassVar[tuple[str, ...]] = ("module_prefix", "name_regex", "excludes", "note")
+
     module_prefix: str
     name_regex: re.Pattern[str]
     excludes: tuple[str, ...]
     note: str
 
+    def __init__(self, module_prefix: str, name_regex: re.Pattern[str], excludes: tuple[str, ...], note: str) -> None:
+        object.__setattr__(self, "module_prefix", module_prefix)
+        object.__setattr__(self, "name_regex", name_regex)
+        object.__setattr__(self, "excludes", excludes)
+        object.__setattr__(self, "note", note)
 
-@dataclass(frozen=True)
-class AllowList:
+
+class AllowList(FrozenRecord):
     """Exact names and class-family patterns, each with the reason it is inert."""
+
+    __slots__ = ("exact", "patterns")
+    _fields: ClassVar[tuple[str, ...]] = ("exact", "patterns")
 
     exact: Mapping[str, str]
     patterns: tuple[_Pattern, ...]
+
+    def __init__(self, exact: Mapping[str, str], patterns: tuple[_Pattern, ...]) -> None:
+        object.__setattr__(self, "exact", exact)
+        object.__setattr__(self, "patterns", patterns)
 
     def reason(self, qualname: str) -> str | None:
         """The note of the entry allowing ``qualname`` (``module.name``), or None."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from pytest_mlsec.artifacts import extra_rules as R
@@ -317,7 +317,7 @@ def _polyglot(
         peek = source.read(header.data_start + end, min(extra, 16))
         out.append(
             R.SAFETENSORS_POLYGLOT.finding(
-                replace(location, offset=header.data_start + end),
+                location.replace(offset=header.data_start + end),
                 f"{extra} bytes follow the last tensor (appended data / polyglot)",
                 evidence={"extra_bytes": extra, "first_bytes": peek},
                 key="trailing-bytes",
@@ -340,7 +340,7 @@ def _polyglot(
                 if zip64 or cd_offset + cd_size <= base + pos:
                     out.append(
                         R.SAFETENSORS_POLYGLOT.finding(
-                            replace(location, offset=base + pos),
+                            location.replace(offset=base + pos),
                             "the tail holds a zip end-of-central-directory record: the file is also a zip "
                             "archive (zip readers and torch.load would open it)",
                             evidence={"eocd_offset": base + pos, "central_directory_offset": cd_offset},

@@ -11,7 +11,6 @@ import importlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
 from typing import Any
 
 from pytest_mlsec.artifacts import rules as R
@@ -167,7 +166,7 @@ class Dispatcher:
             else:
                 found = self.external(broken, source, location, 0)
             if found:
-                return [f if f.severity >= Severity.HIGH else replace(f, severity=Severity.HIGH) for f in found]
+                return [f if f.severity >= Severity.HIGH else f.replace(severity=Severity.HIGH) for f in found]
         return [
             R.FMT_UNKNOWN.finding(
                 location,
@@ -338,7 +337,7 @@ class Dispatcher:
             # Most float data starts with some opcode byte: read on only if the first bytes run as a pickle.
             if not _plausible_pickle_start(head, self.options):
                 return []
-            probe = Dispatcher(replace(self.options, limits=replace(self.options.limits, max_opcodes=100_000)))
+            probe = Dispatcher(self.options.replace(limits=self.options.limits.replace(max_opcodes=100_000)))
             found = probe.scan(data, location, depth + 1, kind=kind)
             return [f for f in found if f.rule_id not in _STRUCTURAL and f.rule_id != R.FMT_UNKNOWN.id]
         if kind in ("zip", "torch-legacy", "7z", "gzip", "bz2", "xz", "npy", "tar"):

@@ -162,7 +162,7 @@ def check(
                 count += 1
                 if ignore is not None and not ignore.expired(today):
                     used.add(ignore.id)
-                    suppressed.append(replace(finding, suppressed_by=f"ignore-vuln {ignore.id}: {ignore.reason}"))
+                    suppressed.append(finding.replace(suppressed_by=f"ignore-vuln {ignore.id}: {ignore.reason}"))
                     continue
                 findings.append(finding)
                 if ignore is not None:

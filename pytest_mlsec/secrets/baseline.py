@@ -15,7 +15,7 @@ import contextlib
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +118,7 @@ def apply(
             kept.append(finding)
             continue
         used.add(index)
-        hidden.append(replace(finding, suppressed_by=f"secrets baseline {source}: {entries[index].reason}"))
+        hidden.append(finding.replace(suppressed_by=f"secrets baseline {source}: {entries[index].reason}"))
     for i, entry in enumerate(entries):
         if i not in used:
             kept.append(

@@ -36,7 +36,6 @@ def test_markdown_escapes_table_cells() -> None:
 
 
 def test_json_report_round_trips_findings_and_suppressed() -> None:
-    import dataclasses
     import json
 
     from pytest_mlsec.report.json import render_json
@@ -44,7 +43,7 @@ def test_json_report_round_trips_findings_and_suppressed() -> None:
     findings = tuple(
         RULE.finding(Location(path=f"f{i}.json", line=i), f"message {i} \u00e9", key=str(i)) for i in range(50)
     )
-    hidden = dataclasses.replace(findings[0], suppressed_by="suppress[0]: reason")
+    hidden = findings[0].replace(suppressed_by="suppress[0]: reason")
     r = Report(checks=("iam",), findings=findings, suppressed=(hidden,), targets=("x",))
     text = render_json(r, Severity.HIGH)
     data = json.loads(text)

@@ -14,7 +14,7 @@ import time
 import zlib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,9 +77,7 @@ def relativize(findings: Sequence[Finding], root: Path, resource: str) -> tuple[
                 path = path[len(prefix) :].lstrip("/") or "."
             message = message.replace(prefix + "/", "").replace(prefix, ".")
         out.append(
-            replace(
-                f, location=replace(f.location, path=path, resource=f.location.resource or resource), message=message
-            )
+            f.replace(location=f.location.replace(path=path, resource=f.location.resource or resource), message=message)
         )
     return tuple(out)
 
@@ -159,8 +157,7 @@ def evaluate(snapshot: Snapshot, settings: GateSettings, *, resource: str) -> Ve
         manifest = None
     merged = Report.merge(reports)
     findings = relativize(merged.findings, root, resource) + tuple(extra)
-    report = replace(
-        merged,
+    report = merged.replace(
         findings=tuple(sorted(findings, key=sort_key)),
         suppressed=relativize(merged.suppressed, root, resource),
         targets=(resource,),
