@@ -60,7 +60,8 @@ print(" ".join(sorted(sys.modules)))
 #: ast and dis, and generates code per class; findings hashed eagerly; other checks' packages through
 #: the registry) and cost the 1,000-file benchmark milliseconds.
 NOT_FOR_A_PICKLE_SCAN = (
-    "dataclasses", "inspect", "shutil", "bz2", "lzma", "hashlib", "zipfile", "tarfile", "ssl", "http", "email", "urllib.request",
+    "dataclasses", "inspect", "shutil", "bz2", "lzma", "hashlib", "zipfile", "tarfile", "ssl", "http", "email",
+    "urllib.request",
     "pytest_mlsec.iam", "pytest_mlsec.deps", "pytest_mlsec.secrets", "pytest_mlsec.integrity",
     "pytest_mlsec.code", "pytest_mlsec.report.sarif", "pytest_mlsec.artifacts.zip_format",
 )  # fmt: skip
