@@ -220,12 +220,15 @@ class CheckRegistry:
             raise UsageError(f"unknown check {name!r} (known: {known})") from None
 
     def rules(self) -> RuleRegistry:
+        from pytest_mlsec.hooks import plugin_manager
         from pytest_mlsec.rules import CORE_RULES, RuleRegistry
 
         registry = RuleRegistry()
         registry.register(CORE_RULES)
         for check in self.checks().values():
             registry.register(check.rules())
+        for provided in plugin_manager().hook.mlsec_rules():
+            registry.register(provided)
         return registry
 
 

@@ -9,6 +9,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from pytest_mlsec.checks import Check, Command
+    from pytest_mlsec.rules import Rule
 
 hookspec = pluggy.HookspecMarker("mlsec")
 hookimpl = pluggy.HookimplMarker("mlsec")
@@ -22,6 +23,14 @@ class MLSecHookSpecs:
     @hookspec
     def mlsec_commands(self) -> Sequence[Command]:  # type: ignore[empty-body]
         """Return extra CLI commands."""
+
+    @hookspec
+    def mlsec_rules(self) -> Sequence[Rule]:  # type: ignore[empty-body]
+        """Return rules emitted outside any check (a registry gate's fail-closed cases, for instance).
+
+        They are listed by ``mlsec rules`` and validated like check rules: an id declared twice
+        with different content is an error.
+        """
 
 
 _PM: pluggy.PluginManager | None = None

@@ -6,7 +6,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from pytest_mlsec.checks import registry
 from pytest_mlsec.cli import main
+from pytest_mlsec.findings import Severity
+from pytest_mlsec.hooks import hookimpl, plugin_manager
+from pytest_mlsec.rules import Rule
 
 SARIF_SCHEMA = Path(__file__).parent.parent / "schemas" / "sarif-schema-2.1.0.json"
 pytestmark = pytest.mark.usefixtures("demo_check")
@@ -136,6 +140,40 @@ def test_rules_lists_every_rule(project: Path, capsys: pytest.CaptureFixture[str
     assert run(["rules", "--format", "json"]) == 0
     ids = {r["id"] for r in json.loads(capsys.readouterr().out)}
     assert {"MLSEC-DEMO-001", "MLSEC-CORE-001", "MLSEC-CFG-001"} <= ids
+
+
+class _GateRules:
+    """Rules a gate emits outside any check, offered through the ``mlsec_rules`` hook."""
+
+    def __init__(self, *rules: Rule) -> None:
+        self.rules = rules
+
+    @hookimpl
+    def mlsec_rules(self) -> tuple[Rule, ...]:
+        return self.rules
+
+
+GATE_RULE = Rule("MLSEC-GATE-001", "gate-refused", Severity.HIGH, "A gate refused", remediation="Look at it.")
+
+
+def test_rules_from_the_hook_are_listed_and_checked_for_clashes(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pm = plugin_manager()
+    pm.register(_GateRules(GATE_RULE), name="gate-rules")
+    try:
+        assert run(["rules", "--format", "json"]) == 0
+        listed = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+        assert listed["MLSEC-GATE-001"]["remediation"] == "Look at it."
+        assert "MLSEC-DEMO-001" in listed
+        pm.register(_GateRules(GATE_RULE.replace(short="Something else")), name="clash")
+        with pytest.raises(ValueError, match="declared twice"):
+            registry().rules()
+    finally:
+        for name in ("gate-rules", "clash"):
+            if pm.has_plugin(name):
+                pm.unregister(name=name)
+        registry().reset()
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

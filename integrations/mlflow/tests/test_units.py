@@ -147,3 +147,25 @@ def test_audit_lines_from_many_threads_never_interleave(tmp_path: Path) -> None:
     assert len(lines) == 200
     assert all(json.loads(line)["payload"] == payload for line in lines)
     assert len(read_events(tmp_path / "audit" / "log.jsonl")) == 200
+
+
+def test_mlsec_rules_lists_the_gate_rules_without_importing_mlflow() -> None:
+    """The ``mlsec`` entry point of this package documents MLSEC-MLF-*; listing them loads no MLflow."""
+    import subprocess
+    import sys
+
+    from mlflow_mlsec.rules import RULES
+
+    probe = (
+        "import json, sys\n"
+        "from pytest_mlsec.cli import main\n"
+        "main(['rules', '--format', 'json'])\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m == 'mlflow' or m.startswith('mlflow.'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    listing, _, loaded = done.stdout.rstrip().rpartition("\n")
+    listed = {rule["id"]: rule for rule in json.loads(listing)}
+    for rule in RULES:
+        assert listed[rule.id]["remediation"] == rule.remediation
+    assert "MLSEC-MLF-006" in listed
+    assert json.loads(loaded) == []
