@@ -518,3 +518,67 @@ def scan_hdf5(
     for hit in hits:
         unique.setdefault(hit.key, hit)
     return _findings(list(unique.values()), location, {})
+
+
+# --- TensorFlow SavedModel keras_metadata.pb ---------------------------------------------------
+
+_MAX_METADATA_NODES = 100_000
+
+
+def scan_keras_metadata(
+    source: ByteSource, location: Location, options: ScanOptions, recurse: Recurse, depth: int
+) -> Sequence[Finding]:
+    """Scanner for ``keras_metadata.pb`` of a Keras SavedModel folder.
+
+    ``tf.keras.models.load_model(folder)`` rebuilds every layer from the JSON config stored in
+    this protobuf (``SavedMetadata.nodes[].metadata``), Lambda layers included: their marshalled
+    bytecode runs when the model is built. ``saved_model.pb`` alone does not show them. Each
+    node's JSON goes through the same analysis as a ``.keras`` or ``.h5`` config; a file that is
+    not the protobuf Keras would read, or a node whose JSON cannot be read, is a finding.
+    """
+    from pytest_mlsec.artifacts.onnx_format import ProtoCursor, ProtoError
+
+    cursor = ProtoCursor(source)
+    hits: list[ConfigHit] = []
+    problems: list[Finding] = []
+    nodes = 0
+    try:
+        for number, wire, node_at, node_len in cursor.fields(0, source.size):
+            if number != 1 or wire != 2:  # SavedMetadata.nodes; anything else is skipped by Keras too
+                continue
+            nodes += 1
+            if nodes > _MAX_METADATA_NODES:
+                raise ProtoError(f"more than {_MAX_METADATA_NODES} saved objects")
+            node_path = ""
+            metadata: bytes | None = None
+            for field_no, field_wire, value_at, length in cursor.fields(node_at, node_at + node_len):
+                if field_wire != 2:
+                    continue
+                if field_no == 3 and length <= 4096:  # SavedObject.node_path
+                    node_path = cursor.bytes_at(value_at, length).decode("utf-8", "replace")
+                elif field_no == 5:  # SavedObject.metadata (JSON)
+                    if length > MAX_CONFIG_BYTES:
+                        raise ProtoError(f"node metadata of {length} bytes is above the {MAX_CONFIG_BYTES}-byte limit")
+                    metadata = cursor.bytes_at(value_at, length)
+            if not metadata:
+                continue
+            where = node_path or f"node[{nodes - 1}]"
+            try:
+                config = json.loads(metadata)
+            except (ValueError, RecursionError) as exc:
+                problems.append(
+                    _unreadable(location, f"{where}: layer metadata is not readable JSON: {exc}", f"json:{where}")
+                )
+                continue
+            for hit in analyze_config(config):
+                hit.evidence.setdefault("node_path", where)
+                hits.append(hit)
+    except (ProtoError, OSError) as exc:
+        why = f"keras_metadata.pb is not a readable Keras SavedMetadata protobuf: {exc}"
+        return [_unreadable(location, why, "proto")]
+    except ValueError as exc:  # analyze_config's nesting bound
+        return [_unreadable(location, f"keras_metadata.pb layer config could not be analysed: {exc}", "config")]
+    unique: dict[str, ConfigHit] = {}
+    for hit in hits:  # the model node repeats every layer's config: report each layer once
+        unique.setdefault(hit.key, hit)
+    return [*_findings(list(unique.values()), location, {}), *problems]

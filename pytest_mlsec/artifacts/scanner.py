@@ -28,6 +28,7 @@ _EXTERNAL: dict[str, tuple[str, str, str]] = {
     "onnx": ("pytest_mlsec.artifacts.onnx_format", "scan_onnx", "ONNX model"),
     "gguf": ("pytest_mlsec.artifacts.gguf_format", "scan_gguf", "GGUF model"),
     "saved_model": ("pytest_mlsec.artifacts.tensorflow_format", "scan_saved_model_pb", "TensorFlow SavedModel"),
+    "keras_metadata": ("pytest_mlsec.artifacts.keras_format", "scan_keras_metadata", "Keras SavedModel metadata"),
 }
 _ZIP_TAIL_KINDS = frozenset({"binary", "text", "maybe-pickle", "maybe-pickle-text", "data-by-name"})
 _INERT_TEXT_PICKLE_ERRORS = frozenset({"malformed", "truncated"})

@@ -78,6 +78,10 @@ def sniff(head: bytes, size: int, name: str = "") -> str:
     base = lower.rsplit("/", 1)[-1]
     if base == "saved_model.pb" and head[:1] == b"\x08":
         return "saved_model"
+    if base == "keras_metadata.pb":
+        # Keras reads this protobuf by name and rebuilds the layers (Lambda code included) from it;
+        # by name, whatever its first byte: a protobuf reader skips unknown leading fields
+        return "keras_metadata"
     if _is_onnx(head) and (lower.endswith(".onnx") or _is_onnx(head, strict=True)):
         return "onnx"
     if _is_text(head):

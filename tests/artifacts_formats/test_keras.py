@@ -269,3 +269,103 @@ def test_ordinary_keras_layers_with_paths_in_names_stay_clean() -> None:
     }
     findings, _ = scan_zip(keras_zip(with_layer(layer)))
     assert findings == []
+
+
+# --- keras_metadata.pb of a Keras SavedModel folder ------------------------------------------------
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, n = n & 0x7F, n >> 7
+        out.append(low | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes | int) -> bytes:
+    if isinstance(payload, int):
+        return _varint(number << 3) + _varint(payload)
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def saved_metadata(*nodes: tuple[str, str, Any], prefix: bytes = b"") -> bytes:
+    """SavedMetadata{nodes=1: SavedObject{version=1, node_id=2, node_path=3, identifier=4, metadata=5}}."""
+    out = prefix
+    for node_id, (path, identifier, metadata) in enumerate(nodes):
+        body = _field(1, _field(1, 1) + _field(2, 1)) + _field(2, node_id) + _field(3, path.encode())
+        body += _field(4, identifier.encode())
+        body += _field(5, metadata if isinstance(metadata, bytes) else json.dumps(metadata).encode())
+        out += _field(1, body)
+    return out
+
+
+def lambda_layer() -> dict[str, Any]:
+    config = real_config("keras_lambda.keras")
+    return next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Lambda")
+
+
+def scan_metadata(data: bytes) -> list:
+    from pytest_mlsec.artifacts.keras_format import scan_keras_metadata
+
+    return run(scan_keras_metadata, data, "saved/keras_metadata.pb")
+
+
+def test_savedmodel_keras_metadata_lambda_is_found_once() -> None:
+    model = with_layer(lambda_layer())
+    data = saved_metadata(
+        ("root", "_tf_keras_sequential", model),
+        ("root.layer-0", "_tf_keras_layer", lambda_layer()),
+    )
+    findings = scan_metadata(data)
+    assert rule_ids(findings) == {LAMBDA}
+    assert len(findings) == 1  # the model node repeats the layer's config: one finding
+    assert findings[0].severity >= Severity.HIGH
+    assert findings[0].evidence["kind"] == "bytecode"
+    assert findings[0].evidence["node_path"] == "root"
+
+
+def test_savedmodel_keras_metadata_lambda_only_in_a_layer_node_and_behind_unknown_fields() -> None:
+    data = saved_metadata(
+        ("root", "_tf_keras_sequential", real_config()),
+        ("root.layer-3", "_tf_keras_layer", lambda_layer()),
+        prefix=_field(15, 7),  # protobuf readers skip unknown fields, so must we
+    )
+    findings = scan_metadata(data)
+    assert rule_ids(findings) == {LAMBDA}
+    assert findings[0].evidence["node_path"] == "root.layer-3"
+
+
+def test_savedmodel_keras_metadata_of_ordinary_layers_is_clean() -> None:
+    config = real_config()
+    nodes = [("root", "_tf_keras_sequential", config)]
+    nodes += [(f"root.layer-{i}", "_tf_keras_layer", layer) for i, layer in enumerate(config["config"]["layers"])]
+    assert scan_metadata(saved_metadata(*nodes)) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"\x0a\xff\xff\xff\xff\x0f", "past its message"),  # a node longer than the file
+        (saved_metadata(("root", "_tf_keras_model", b"{not json")), "not readable JSON"),
+        (b"\x80\x04\x95", "not a readable Keras SavedMetadata"),  # a pickle's first bytes: a truncated varint
+    ],
+)
+def test_savedmodel_keras_metadata_that_cannot_be_read_fails_closed(data: bytes, why: str) -> None:
+    findings = scan_metadata(data)
+    assert rule_ids(findings) == {UNREADABLE}
+    assert why in findings[0].message
+
+
+def test_savedmodel_folder_scan_reads_keras_metadata_by_name(tmp_path: Path) -> None:
+    """A file Keras loads by name is scanned whatever it looks like (it used to pass as '.pb' data)."""
+    from pytest_mlsec.artifacts.scanner import scan_target
+
+    folder = tmp_path / "export"
+    (folder / "variables").mkdir(parents=True)
+    (folder / "keras_metadata.pb").write_bytes(
+        saved_metadata(("root", "_tf_keras_sequential", with_layer(lambda_layer())))
+    )
+    (folder / "fingerprint.pb").write_bytes(b"\x08\x01")
+    findings = scan_target(str(folder), ScanOptions())
+    assert [(f.rule_id, f.location.path) for f in findings] == [(LAMBDA, f"{folder}/keras_metadata.pb")]
