@@ -100,6 +100,10 @@ def classify(path: str, *, explicit: bool = False) -> Parser | None:
         return _parser("poetry_lock")
     if lower == "pipfile.lock":
         return _parser("pipfile_lock")
+    if lower == "pipfile":
+        return _parser("pipfile")
+    if lower == "setup.cfg":
+        return _parser("setup_cfg")
     if lower == "pylock.toml" or _PYLOCK.match(lower):
         return _parser("pylock")
     if lower == "python_env.yaml" or _CONDA.match(lower):

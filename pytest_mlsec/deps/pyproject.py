@@ -8,6 +8,7 @@ manifest its ranges are reported at low severity (the lock is what gets installe
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from pytest_mlsec.deps import specs
@@ -57,7 +58,7 @@ def parse(path: str) -> Parsed:
             out.findings.append(malformed(path, f"{section} entry {raw!r} is not a string", fmt="pyproject.toml"))
             return
         line = lines.find(raw, after=lines.header(header)) or lines.find(raw.split(";")[0].strip())
-        _add_pep508(out, raw, path, line, kind, section, relaxed=relaxed and kind != "build")
+        add_pep508(out, raw, path, line, kind, section, relaxed=relaxed and kind != "build")
 
     build = doc.get("build-system", {})
     if isinstance(build, dict):
@@ -95,9 +96,18 @@ def _as_list(value: Any, out: Parsed, path: str, section: str) -> list[Any]:
     return value
 
 
-def _add_pep508(  # noqa: PLR0917 - private helper
-    out: Parsed, raw: str, path: str, line: int | None, kind: Kind, section: str, *, relaxed: bool = False
+def add_pep508(  # noqa: PLR0917 - shared by the pyproject and setup.cfg parsers
+    out: Parsed,
+    raw: str,
+    path: str,
+    line: int | None,
+    kind: Kind,
+    section: str,
+    *,
+    relaxed: bool = False,
+    fmt: str = "pyproject.toml",
 ) -> None:
+    """One PEP 508 requirement string as a :class:`Requirement` (or a malformed-file finding)."""
     try:
         spec = specs.parse_pep508(raw)
     except ValueError as exc:
@@ -106,7 +116,7 @@ def _add_pep508(  # noqa: PLR0917 - private helper
                 path,
                 f"invalid requirement {specs.redact_url(raw)[:120]!r} in {section}: {exc}",
                 line,
-                fmt="pyproject.toml",
+                fmt=fmt,
             )
         )
         return
@@ -222,7 +232,7 @@ def _poetry(poetry: dict[str, Any], out: Parsed, path: str, lines: Lines, relaxe
             line = lines.key(str(name), after=header)
             entries = value if isinstance(value, list) else [value]
             for entry in entries:
-                _poetry_entry(str(name), entry, section, out, path, line, relaxed)
+                table_entry(str(name), entry, section, out, path, line, relaxed, exact=_poetry_version)
     sources = poetry.get("source")
     if isinstance(sources, list):
         for source in sources:
@@ -242,10 +252,27 @@ def _poetry(poetry: dict[str, Any], out: Parsed, path: str, lines: Lines, relaxe
             )
 
 
-def _poetry_entry(name: str, entry: Any, section: str, out: Parsed, path: str, line: int | None, relaxed: bool) -> None:  # noqa: PLR0917 - private helper
+def table_entry(  # noqa: PLR0917 - shared by the Poetry and Pipfile parsers
+    name: str,
+    entry: Any,
+    section: str,
+    out: Parsed,
+    path: str,
+    line: int | None,
+    relaxed: bool,
+    *,
+    exact: Callable[[str], str] = str,
+    fmt: str = "pyproject.toml",
+) -> None:
+    """One ``name = "spec"`` / ``name = {version|git|url|file|path = ...}`` entry (Poetry, Pipfile).
+
+    ``exact`` rewrites a version string into a PEP 440 specifier (Poetry's bare ``1.2.3`` is
+    ``==1.2.3``). Git references come from ``rev``/``tag``/``branch`` (Poetry) or ``ref`` (Pipfile),
+    editable installs from ``develop`` (Poetry) or ``editable`` (Pipfile).
+    """
     norm = specs.normalize(name)
     if isinstance(entry, str):
-        written = _poetry_version(entry)
+        written = exact(entry)
         version, reason = specs.pinned_version(written) if written != "*" else (None, "'*' accepts any version")
         out.requirements.append(
             Requirement(
@@ -264,14 +291,16 @@ def _poetry_entry(name: str, entry: Any, section: str, out: Parsed, path: str, l
         )
         return
     if not isinstance(entry, dict):
-        out.findings.append(malformed(path, f"{section}.{name} has an unexpected value", line, fmt="pyproject.toml"))
+        out.findings.append(malformed(path, f"{section}.{name} has an unexpected value", line, fmt=fmt))
         return
     url: str | None = None
     if isinstance(entry.get("git"), str):
-        ref = entry.get("rev") or entry.get("tag") or entry.get("branch")
+        ref = entry.get("rev") or entry.get("tag") or entry.get("branch") or entry.get("ref")
         url = "git+" + entry["git"] + (f"@{ref}" if ref else "")
     elif isinstance(entry.get("url"), str):
         url = entry["url"]
+    elif isinstance(entry.get("file"), str):
+        url = entry["file"]
     elif isinstance(entry.get("path"), str):
         url = entry["path"]
     if url is not None:
@@ -286,13 +315,13 @@ def _poetry_entry(name: str, entry: Any, section: str, out: Parsed, path: str, l
                 raw=f"{name} = {specs.redact_url(url)}",
                 group=path,
                 section=section,
-                editable=bool(entry.get("develop")),
+                editable=bool(entry.get("develop") or entry.get("editable")),
                 hashes=specs.url_hashes(url),
             )
         )
         return
     constraint = str(entry.get("version", ""))
-    written = _poetry_version(constraint)
+    written = exact(constraint)
     version, reason = specs.pinned_version(written) if written not in ("", "*") else (None, "no exact version")
     out.requirements.append(
         Requirement(

@@ -244,6 +244,105 @@ def test_pipfile_lock_bad(write):
     assert only(run(write("b/Pipfile.lock", '{"_meta": {\n  "x": ]}')), "MLSEC-DEP-023").location.line == 2
 
 
+# --- Pipfile -----------------------------------------------------------------------------------
+
+
+PIPFILE = """
+    [[source]]
+    url = "https://pypi.org/simple"
+    verify_ssl = true
+    name = "pypi"
+
+    [[source]]
+    url = "http://mirror.internal/simple"
+    verify_ssl = false
+    name = "mirror"
+
+    [packages]
+    requests = "*"
+    numpy = "==2.4.0"
+    torch = {version = ">=2", index = "mirror"}
+    mylib = {git = "https://github.com/acme/mylib.git", ref = "main"}
+    fixed = {git = "https://github.com/acme/fixed.git", ref = "0123456789abcdef0123456789abcdef01234567"}
+    local = {path = ".", editable = true}
+
+    [dev-packages]
+    pytest = ">=8"
+
+    [gpu]
+    cupy = "==13.0.0"
+
+    [requires]
+    python_version = "3.11"
+
+    [scripts]
+    train = "python train.py"
+"""
+
+
+def test_pipfile_every_category_source_and_entry_kind(write):
+    found = run(write("Pipfile", PIPFILE))
+    unpinned = {f.message.split()[0]: f for f in by_rule(found, "MLSEC-DEP-001")}
+    assert set(unpinned) == {"requests", "torch", "pytest"}  # numpy, cupy (custom category) are pinned
+    assert unpinned["requests"].location.line == 13
+    assert unpinned["requests"].severity == Severity.HIGH
+    assert "main" in only(found, "MLSEC-DEP-005").message  # the full-commit ref is fine
+    assert "mirror.internal" in only(found, "MLSEC-DEP-007").message  # plain http
+    assert "verify_ssl" in only(found, "MLSEC-DEP-014").message
+    assert only(found, "MLSEC-DEP-009").location.line == 18  # editable path
+    assert not [f for f in found if "python_version" in f.message or "train" in f.message]
+
+
+def test_pipfile_ranges_are_low_next_to_its_lock(write):
+    write("p/Pipfile.lock", '{"_meta": {"pipfile-spec": 6, "sources": []}, "default": {}, "develop": {}}')
+    found = run(write("p/Pipfile", '[packages]\nrequests = "*"\n'))
+    assert only(found, "MLSEC-DEP-001").severity == Severity.LOW
+
+
+def test_pipfile_that_is_not_toml_or_wrongly_shaped_fails_closed(write):
+    assert only(run(write("a/Pipfile", "[packages\nrequests = *\n")), "MLSEC-DEP-023").location.line == 1
+    assert "must be a table" in only(run(write("b/Pipfile", 'packages = "requests"\n')), "MLSEC-DEP-023").message
+    assert "has no url" in only(run(write("c/Pipfile", "[[source]]\nname = 'x'\n")), "MLSEC-DEP-023").message
+
+
+# --- setup.cfg ---------------------------------------------------------------------------------
+
+
+def test_setup_cfg_requirements_without_running_anything(write):
+    found = run(
+        write(
+            "lib/setup.cfg",
+            """
+            [metadata]
+            name = mylib
+            version = attr: mylib.__version__
+
+            [options]
+            packages = find:
+            install_requires =
+                numpy==2.4.0
+                requests>=2  # a comment
+                # pinned later
+                torch @ git+https://github.com/pytorch/pytorch@main
+            setup_requires = setuptools>=68
+
+            [options.extras_require]
+            gpu = cupy>=13
+            docs = file: docs-requirements.txt
+            """,
+        )
+    )
+    unpinned = {f.message.split()[0]: f for f in by_rule(found, "MLSEC-DEP-001")}
+    assert set(unpinned) == {"requests", "setuptools", "cupy"}
+    assert unpinned["requests"].location.line == 10
+    assert "main" in only(found, "MLSEC-DEP-005").message
+    assert "docs-requirements.txt" in only(found, "MLSEC-DEP-023").message  # named, not silently skipped
+
+
+def test_setup_cfg_that_is_not_ini_fails_closed(write):
+    assert "not an INI file" in only(run(write("setup.cfg", "install_requires = x\n")), "MLSEC-DEP-023").message
+
+
 # --- pylock.toml -------------------------------------------------------------------------------
 
 

@@ -27,6 +27,8 @@ FILES = [
     "uv.lock",
     "poetry.lock",
     "Pipfile.lock",
+    "Pipfile",
+    "setup.cfg",
     "pylock.toml",
     "environment.yml",
     "python_env.yaml",
@@ -131,12 +133,14 @@ def test_random_bytes(tmp_path, name, data):
                 "uv",
                 "source",
                 "index",
+                "dev-packages",
+                "pipenv",
             ]
         ),
         values,
         max_size=5,
     ),
-    name=st.sampled_from(["pyproject.toml", "uv.lock", "poetry.lock", "pylock.toml"]),
+    name=st.sampled_from(["pyproject.toml", "uv.lock", "poetry.lock", "pylock.toml", "Pipfile"]),
 )
 def test_wrongly_typed_toml(tmp_path, doc, name):
     text = "\n".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in doc.items()) + "\n"
