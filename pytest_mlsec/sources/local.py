@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from pytest_mlsec._records import FrozenRecord
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -20,41 +22,31 @@ if TYPE_CHECKING:
 EntryKind = Literal["file", "missing", "symlink-escape", "unreadable", "special"]
 
 
-class Entry:
+class Entry(FrozenRecord):
     """One thing found under a target. ``display`` is the path as it should appear in reports.
 
     ``fspath`` is the path to open; ``path`` is the same as a :class:`~pathlib.Path`.
     """
 
     __slots__ = ("detail", "display", "fspath", "kind")
+    _fields: ClassVar[tuple[str, ...]] = ("kind", "fspath", "display", "detail")
+
+    kind: EntryKind
+    fspath: str
+    display: str
+    detail: str
 
     def __init__(self, kind: EntryKind, fspath: str, display: str, detail: str = "") -> None:
-        self.kind: EntryKind = kind
-        self.fspath = fspath
-        self.display = display
-        self.detail = detail
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "fspath", fspath)
+        object.__setattr__(self, "display", display)
+        object.__setattr__(self, "detail", detail)
 
     @property
     def path(self) -> Path:
         from pathlib import Path
 
         return Path(self.fspath)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Entry):
-            return NotImplemented
-        return (self.kind, self.fspath, self.display, self.detail) == (
-            other.kind,
-            other.fspath,
-            other.display,
-            other.detail,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.kind, self.fspath, self.display, self.detail))
-
-    def __repr__(self) -> str:
-        return f"Entry(kind={self.kind!r}, fspath={self.fspath!r}, display={self.display!r}, detail={self.detail!r})"
 
 
 def _display(path: str) -> str:
